@@ -1,0 +1,56 @@
+import type { CommandModule } from 'yargs';
+import { Runner } from '../../run/runner.js';
+import { EventLog } from '../../run/event-log.js';
+import { Display, type Verbosity } from '../display.js';
+import { loadSpec, withSpec, type SpecArgs } from '../shared.js';
+
+interface StartArgs extends SpecArgs {
+  threads?: number;
+  gpus?: number;
+  only?: string[];
+  quiet?: boolean;
+  verbose?: boolean;
+  plain?: boolean;
+}
+
+export const startCommand: CommandModule<object, StartArgs> = {
+  command: 'start <spec>',
+  describe: 'Run a job spec; run the same command again after any interruption to continue',
+  builder: (y) =>
+    withSpec(y)
+      .option('threads', { alias: 't', type: 'number', describe: 'Tasks running at once (default: pool.threads, else CPU cores)' })
+      .option('gpus', { type: 'number', describe: 'GPUs on this host, for stages with resources: { gpu: n }' })
+      .option('only', { type: 'string', array: true, describe: "Run only tasks matching these patterns, e.g. 'train/*AAPL*'" })
+      .option('quiet', { alias: 'q', type: 'boolean', describe: 'Print only warnings, failures and the summary' })
+      .option('verbose', { alias: 'v', type: 'boolean', describe: 'Print every task, checkpoint and log line' })
+      .option('plain', { type: 'boolean', describe: 'Plain lines instead of progress bars, even on a terminal' })
+      .example('$0 start configs/quickstart.yaml', 'Run (or continue) the quick start')
+      .example('$0 start job.yaml --threads 4 --set stages.train.options.epochs=150', 'Override values for this run') as never,
+  handler: async (args) => {
+    const spec = await loadSpec(args, { threads: args.threads, gpus: args.gpus });
+    const runner = new Runner(spec, { only: args.only });
+    const verbosity: Verbosity = args.quiet ? 'quiet' : args.verbose ? 'verbose' : 'normal';
+    const display = new Display(runner.events, verbosity, { tty: args.plain ? false : undefined });
+    const log = new EventLog(spec.runDir, runner.events);
+    let signals = 0;
+    const onSignal = (sig: NodeJS.Signals) => {
+      signals++;
+      if (signals === 1) runner.interrupt(sig);
+      else {
+        display.line(`${sig} again: exiting now; running tasks resume from their last checkpoint on the next start`);
+        process.exit(130);
+      }
+    };
+    process.on('SIGINT', onSignal);
+    process.on('SIGTERM', onSignal);
+    try {
+      const summary = await runner.run();
+      display.finish(summary, args.spec);
+      process.exitCode = summary.exitCode;
+    } finally {
+      process.off('SIGINT', onSignal);
+      process.off('SIGTERM', onSignal);
+      await log.close();
+    }
+  },
+};

@@ -1,0 +1,161 @@
+import type { CommandModule } from 'yargs';
+import { emptyCounts, TASK_STATES, type TaskRecord } from '../../store/types.js';
+import { bar, c, formatAge, formatDuration, pct, stateColor, table } from '../format.js';
+import { loadSpec, openStore, print, printJson, viewRun, withJson, withSpec, type RunView, type SpecArgs } from '../shared.js';
+
+interface StatusArgs extends SpecArgs {
+  watch?: boolean;
+  interval?: number;
+}
+
+/** The machine-readable status; its shape is stable (see docs/cli.md). */
+export function statusJson(view: RunView) {
+  const counts = emptyCounts();
+  for (const t of view.tasks) counts[t.state]++;
+  const blocked = blockedIds(view).length;
+  const stages: Record<string, Record<string, number>> = {};
+  for (const s of view.spec.stages) stages[s.id] = { total: 0, ...emptyCounts() };
+  for (const t of view.tasks) {
+    const st = stages[t.stage]!;
+    st.total!++;
+    st[t.state]!++;
+  }
+  const childCounts = emptyCounts();
+  for (const t of view.children) childCounts[t.state]++;
+  return {
+    name: view.spec.name,
+    runDir: view.spec.runDir,
+    spec: view.spec.source.specPath,
+    started: !!view.store,
+    runners: view.owners.map((o) => ({ id: o.id, pid: o.pid, host: o.host, startedAt: new Date(o.startedAt).toISOString(), heartbeatAt: new Date(o.heartbeatAt).toISOString() })),
+    tasks: { total: view.tasks.length, ...counts, blocked },
+    progress: overallFraction(view.tasks),
+    stages,
+    children: { total: view.children.length, ...childCounts },
+    running: view.tasks.filter((t) => t.state === 'running').map(taskJson),
+    failed: view.tasks.filter((t) => t.state === 'failed').map(taskJson),
+  };
+}
+
+export function taskJson(t: TaskRecord) {
+  return {
+    id: t.id,
+    stage: t.stage,
+    plugin: t.plugin,
+    cell: t.cell,
+    cycle: t.cycle,
+    state: t.state,
+    attempts: t.attempts,
+    failures: t.failures,
+    progress: t.progress ? { step: t.progress.step ?? null, total: t.progress.total ?? null, fraction: fractionOf(t), message: t.progress.message ?? null, metrics: t.progress.metrics ?? null } : { step: null, total: null, fraction: t.state === 'completed' ? 1 : 0, message: null, metrics: null },
+    lastCheckpoint: t.lastCheckpoint ? { ...t.lastCheckpoint, time: new Date(t.lastCheckpoint.time).toISOString() } : null,
+    result: t.result ?? null,
+    error: t.error ? { code: t.error.code ?? null, message: t.error.message, hint: t.error.hint ?? null } : null,
+    owner: t.owner ?? null,
+    notes: t.notes,
+    parent: t.parent ?? null,
+    runMs: t.runMs,
+    startedAt: t.startedAt ? new Date(t.startedAt).toISOString() : null,
+    endedAt: t.endedAt ? new Date(t.endedAt).toISOString() : null,
+  };
+}
+
+function fractionOf(t: TaskRecord): number {
+  if (t.state === 'completed') return 1;
+  const p = t.progress;
+  return p?.total && p.step !== undefined ? Math.min(1, p.step / p.total) : 0;
+}
+
+function overallFraction(tasks: TaskRecord[]): number {
+  if (tasks.length === 0) return 1;
+  return tasks.reduce((a, t) => a + fractionOf(t), 0) / tasks.length;
+}
+
+/** Pending tasks that need something failed or cancelled (directly or further up). */
+export function blockedIds(view: RunView): string[] {
+  const state = new Map(view.tasks.map((t) => [t.id, t.state]));
+  const memo = new Map<string, boolean>();
+  const blocked = (id: string): boolean => {
+    const m = memo.get(id);
+    if (m !== undefined) return m;
+    memo.set(id, false);
+    const t = view.plan.byId.get(id)!;
+    const b = t.needs.some((n) => state.get(n) === 'failed' || state.get(n) === 'cancelled' || (state.get(n) === 'pending' && blocked(n)));
+    memo.set(id, b);
+    return b;
+  };
+  return view.tasks.filter((t) => t.state === 'pending' && blocked(t.id)).map((t) => t.id);
+}
+
+function render(view: RunView): void {
+  const s = statusJson(view);
+  const now = Date.now();
+  print(`${c.bold(s.name)}  ${c.dim(s.runDir)}`);
+  if (!s.started) print(c.dim(`not started yet: runner start ${view.spec.source.specPath}`));
+  else if (view.owners.length === 0) print(c.dim('no runner is working on it now'));
+  for (const o of view.owners) print(`runner pid ${o.pid} on ${o.host}: running for ${formatDuration(now - o.startedAt)}, heartbeat ${formatAge(o.heartbeatAt, now)}`);
+  const k = s.tasks;
+  print(
+    `${bar(s.progress)} ${Math.floor(s.progress * 100)}%  ${k.total} tasks: ${stateColor('completed', `${k.completed} completed`)}, ${stateColor('running', `${k.running} running`)}, ${k.pending} pending${k.blocked ? ` (${k.blocked} blocked)` : ''}, ${stateColor('failed', `${k.failed} failed`)}, ${stateColor('cancelled', `${k.cancelled} cancelled`)}`,
+  );
+  if (s.children.total > 0) print(c.dim(`child tasks: ${s.children.total} (${s.children.completed} completed, ${s.children.running} running, ${s.children.failed} failed)`));
+  print();
+  print(
+    table(
+      Object.entries(s.stages).map(([id, st]) => [id, String(st.total), ...TASK_STATES.map((x) => String(st[x] ?? 0))]),
+      ['stage', 'total', ...TASK_STATES],
+    ),
+  );
+  const running = view.tasks.filter((t) => t.state === 'running');
+  if (running.length > 0) {
+    print();
+    print(c.bold('running'));
+    print(
+      table(
+        running.map((t) => [
+          t.id,
+          t.progress?.step !== undefined ? `${t.progress.step}${t.progress.total ? `/${t.progress.total}` : ''}` : '-',
+          pct(t.progress?.step, t.progress?.total),
+          t.lastCheckpoint ? `ckpt step ${t.lastCheckpoint.step} (${formatAge(t.lastCheckpoint.time, now)})` : 'no checkpoint',
+          `attempt ${t.attempts}`,
+          t.progress?.metrics ? Object.entries(t.progress.metrics).map(([m, v]) => `${m}=${Number(v.toPrecision(4))}`).join(' ') : '',
+        ]),
+      ),
+    );
+  }
+  const failed = view.tasks.filter((t) => t.state === 'failed');
+  if (failed.length > 0) {
+    print();
+    print(c.red('failed'));
+    for (const t of failed.slice(0, 10)) print(`  ${t.id}: ${t.error?.message ?? ''}`);
+    print(c.dim(`  retry with: runner resume ${view.spec.source.specPath} '<task id or pattern>'`));
+  }
+}
+
+export const statusCommand: CommandModule<object, StatusArgs> = {
+  command: 'status <spec>',
+  describe: 'Show where a run stands: counts per state and stage, running tasks, failures',
+  builder: (y) =>
+    withJson(withSpec(y))
+      .option('watch', { alias: 'w', type: 'boolean', describe: 'Refresh until interrupted' })
+      .option('interval', { type: 'number', default: 2, describe: 'Seconds between refreshes with --watch' })
+      .example('$0 status configs/demo.yaml --json', '') as never,
+  handler: async (args) => {
+    const spec = await loadSpec(args);
+    for (;;) {
+      const store = openStore(spec);
+      try {
+        const view = viewRun(spec, store);
+        if (args.json) printJson(statusJson(view));
+        else {
+          if (args.watch) process.stdout.write('\x1b[2J\x1b[H');
+          render(view);
+        }
+      } finally {
+        await store?.close();
+      }
+      if (!args.watch) return;
+      await new Promise((r) => setTimeout(r, (args.interval ?? 2) * 1000));
+    }
+  },
+};

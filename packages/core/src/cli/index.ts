@@ -1,0 +1,62 @@
+import yargs from 'yargs';
+import { hideBin } from 'yargs/helpers';
+import { isRunnerError } from '../errors.js';
+import { printError } from './format.js';
+import { cancelCommand } from './commands/cancel.js';
+import { checkpointsCommand } from './commands/checkpoints.js';
+import { pluginsCommand } from './commands/plugins.js';
+import { resetCommand } from './commands/reset.js';
+import { resumeCommand } from './commands/resume.js';
+import { schemaCommand } from './commands/schema.js';
+import { startCommand } from './commands/start.js';
+import { statusCommand } from './commands/status.js';
+import { tasksCommand } from './commands/tasks.js';
+import { validateCommand } from './commands/validate.js';
+
+/** Exit codes: 0 all completed, 1 some failed, 2 bad input, 130 interrupted. */
+const BAD_INPUT = new Set([
+  'RUNNER_CONFIG_INVALID',
+  'RUNNER_CONFIG_NOT_FOUND',
+  'RUNNER_CONFIG_PARSE',
+  'RUNNER_PLUGIN_NOT_FOUND',
+  'RUNNER_PLUGIN_INVALID',
+  'RUNNER_STORE_UNWRITABLE',
+  'RUNNER_TASK_NOT_FOUND',
+  'RUNNER_TASK_STATE',
+  'RUNNER_RUN_LOCKED',
+  'RUNNER_USAGE',
+]);
+
+export async function main(argv: string[] = hideBin(process.argv)): Promise<void> {
+  const cli = yargs(argv)
+    .scriptName('runner')
+    .usage('$0 <command> <spec> [options]\n\nCrash-safe runner for long ML and quant jobs. Docs: README.md, docs/')
+    .command(validateCommand)
+    .command(startCommand)
+    .command(statusCommand)
+    .command(tasksCommand)
+    .command(cancelCommand)
+    .command(resumeCommand)
+    .command(checkpointsCommand)
+    .command(resetCommand)
+    .command(pluginsCommand)
+    .command(schemaCommand)
+    .demandCommand(1, 'Name a command, e.g. `runner start configs/quickstart.yaml`.')
+    .strict()
+    .recommendCommands()
+    .help()
+    .alias('h', 'help')
+    .version()
+    .wrap(Math.min(110, process.stdout.columns ?? 100))
+    .fail((msg, err) => {
+      if (err) throw err;
+      process.stderr.write(`error: ${msg}\nRun with --help for usage.\n`);
+      process.exit(2);
+    });
+  try {
+    await cli.parseAsync();
+  } catch (err) {
+    printError(err);
+    process.exitCode = isRunnerError(err) && BAD_INPUT.has(err.code) ? 2 : 1;
+  }
+}

@@ -1,0 +1,118 @@
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import type { Argv } from 'yargs';
+import { loadJobSpec } from '../config/load.js';
+import type { ResolvedJobSpec } from '../config/types.js';
+import { taskNotFound } from '../errors.js';
+import { idMatcher, planRun, type Plan } from '../run/plan.js';
+import { ownerAlive, RunStore, STORE_FILE } from '../store/lmdb-store.js';
+import type { OwnerRecord, TaskRecord } from '../store/types.js';
+
+export interface SpecArgs {
+  spec: string;
+  set?: string[];
+  json?: boolean;
+}
+
+export function withSpec<T>(y: Argv<T>): Argv<T & SpecArgs> {
+  return y
+    .positional('spec', { type: 'string', describe: 'Path to the YAML job spec', demandOption: true })
+    .option('set', {
+      type: 'string',
+      array: true,
+      describe: 'Override a spec value: key=value (repeatable), e.g. --set pool.threads=4 --set stages.work.options.steps=300',
+    }) as unknown as Argv<T & SpecArgs>;
+}
+
+export function withJson<T>(y: Argv<T>): Argv<T & { json?: boolean }> {
+  return y.option('json', { type: 'boolean', describe: 'Print machine-readable JSON' }) as Argv<T & { json?: boolean }>;
+}
+
+export async function loadSpec(args: SpecArgs, extra: { threads?: number; gpus?: number } = {}): Promise<ResolvedJobSpec> {
+  return loadJobSpec(args.spec, { set: args.set, threads: extra.threads, gpus: extra.gpus });
+}
+
+export function storeExists(spec: ResolvedJobSpec): boolean {
+  return existsSync(join(spec.runDir, STORE_FILE));
+}
+
+/** Opens the run's store, or returns undefined when the run has not started yet. */
+export function openStore(spec: ResolvedJobSpec): RunStore | undefined {
+  return storeExists(spec) ? RunStore.open(spec.runDir) : undefined;
+}
+
+export function liveOwners(store: RunStore): OwnerRecord[] {
+  return store.listOwners().filter((o) => ownerAlive(o));
+}
+
+export interface RunView {
+  spec: ResolvedJobSpec;
+  plan: Plan;
+  store?: RunStore;
+  /** Planned tasks in plan order, with their records (a placeholder when not stored yet). */
+  tasks: TaskRecord[];
+  /** Child tasks of planned tasks. */
+  children: TaskRecord[];
+  owners: OwnerRecord[];
+}
+
+/** The planned tasks of a spec with their stored state: what status, tasks and friends show. */
+export function viewRun(spec: ResolvedJobSpec, store: RunStore | undefined): RunView {
+  const plan = planRun(spec);
+  const records = new Map<string, TaskRecord>();
+  const children: TaskRecord[] = [];
+  if (store) {
+    for (const { key, value } of store.tasks.getRange()) {
+      if (plan.byId.has(key)) records.set(key, value);
+      else if (value.parent && plan.byId.has(value.parent)) children.push(value);
+    }
+  }
+  const now = Date.now();
+  const tasks = plan.tasks.map(
+    (t) =>
+      records.get(t.id) ?? {
+        id: t.id,
+        stage: t.stage,
+        plugin: t.plugin,
+        cell: t.cell,
+        cycle: t.cycle,
+        needs: t.needs,
+        state: 'pending' as const,
+        attempts: 0,
+        failures: 0,
+        notes: [],
+        fingerprint: t.fingerprint,
+        targets: t.targets,
+        pluginVersion: t.pluginVersion,
+        checkpointSeq: 0,
+        createdAt: now,
+        updatedAt: now,
+        runMs: 0,
+      },
+  );
+  return { spec, plan, store, tasks, children, owners: store ? liveOwners(store) : [] };
+}
+
+/** Task ids (planned, and children when asked) matching any pattern; errors when one matches nothing. */
+export function matchTasks(view: RunView, patterns: string[], includeChildren = true): string[] {
+  const ids: string[] = [];
+  const seen = new Set<string>();
+  const pool = includeChildren ? [...view.tasks, ...view.children] : view.tasks;
+  for (const p of patterns) {
+    const m = idMatcher(p);
+    const hits = pool.filter((t) => m(t.id));
+    if (hits.length === 0) {
+      throw taskNotFound(p, `Task ids look like ${view.tasks[0]?.id ?? 'stage/key=value/cycle=1'}; list them with \`runner tasks ${view.spec.source.specPath}\`.`);
+    }
+    for (const h of hits) if (!seen.has(h.id)) seen.add(h.id) && ids.push(h.id);
+  }
+  return ids;
+}
+
+export function print(s = ''): void {
+  process.stdout.write(s + '\n');
+}
+
+export function printJson(v: unknown): void {
+  process.stdout.write(JSON.stringify(v, null, 2) + '\n');
+}

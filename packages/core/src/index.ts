@@ -1,0 +1,12 @@
+export { definePlugin } from './plugin/types.js';
+export type * from './plugin/types.js';
+export type * from './events.js';
+export type * from './config/types.js';
+export type * from './store/types.js';
+export { loadJobSpec, type LoadOptions } from './config/load.js';
+export { Runner, type RunnerOptions, type RunSummary } from './run/runner.js';
+export { planRun, idMatcher, type Plan, type PlannedTask } from './run/plan.js';
+export { RunStore } from './store/lmdb-store.js';
+export { RunnerError, ErrorCodes, isRunnerError, serializeError, type ErrorCode, type ErrorIssue, type SerializedError } from './errors.js';
+export { BUILTIN_PLUGINS, type LoadedPlugin } from './plugin/load.js';
+export { writeFileAtomic, sha256 } from './util/fs.js';

@@ -1,0 +1,44 @@
+import { createWriteStream, mkdirSync, type WriteStream } from 'node:fs';
+import { join } from 'node:path';
+import type { EventEmitter } from 'eventemitter3';
+import type { RunnerEventName, RunnerEvents } from '../events.js';
+
+export const EVENTS_FILE = 'events.jsonl';
+
+const NAMES: RunnerEventName[] = ['run:start', 'task:start', 'task:progress', 'task:checkpoint', 'task:log', 'task:event', 'task:end', 'run:end', 'run:log'];
+
+/**
+ * Appends every runner event to `<runDir>/events.jsonl`, one JSON object per line with `time`
+ * and `type`. Progress is throttled to one line per task per second.
+ */
+export class EventLog {
+  private readonly out: WriteStream;
+  private readonly lastProgress = new Map<string, number>();
+
+  constructor(runDir: string, events: EventEmitter<RunnerEvents>) {
+    mkdirSync(runDir, { recursive: true });
+    this.out = createWriteStream(join(runDir, EVENTS_FILE), { flags: 'a' });
+    this.out.on('error', () => {
+      // A full disk must not crash the run; the store is the source of truth.
+    });
+    for (const name of NAMES) {
+      events.on(name, (e: object) => this.write(name, e));
+    }
+  }
+
+  private write(type: RunnerEventName, e: object): void {
+    if (type === 'task:progress') {
+      const id = (e as { id: string }).id;
+      const now = Date.now();
+      if (now - (this.lastProgress.get(id) ?? 0) < 1000) return;
+      this.lastProgress.set(id, now);
+    } else if (type === 'task:end') {
+      this.lastProgress.delete((e as { id: string }).id);
+    }
+    this.out.write(JSON.stringify({ time: new Date().toISOString(), type, ...e }) + '\n');
+  }
+
+  close(): Promise<void> {
+    return new Promise((resolve) => this.out.end(resolve));
+  }
+}

@@ -1,0 +1,123 @@
+import { fork, type ChildProcess } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { MessageChannel } from 'node:worker_threads';
+import { Piscina } from 'piscina';
+import type { ExecOutcome, MainMessage, TaskPayload, WorkerMessage } from './protocol.js';
+
+/** A task in flight on some executor. */
+export interface RunningHandle {
+  /** Settles with the task's outcome; rejects only if the executor itself broke. */
+  readonly done: Promise<ExecOutcome>;
+  send(msg: MainMessage): void;
+  /** Stops the task at once: terminates its thread or kills its process. */
+  kill(): void;
+}
+
+export interface ExecutorHooks {
+  onMessage(msg: WorkerMessage): void;
+}
+
+/**
+ * The compiled worker entry. Tests run the TypeScript sources, but worker threads and child
+ * processes need JavaScript, so a `.ts` caller is pointed at the built file in dist/.
+ */
+export function distFile(name: string): string {
+  const here = fileURLToPath(import.meta.url);
+  const file = here.replace(/executors\.(ts|js)$/, `${name}.js`);
+  if (here.endsWith('.ts')) {
+    const built = file.replace(/([/\\])src([/\\])/, '$1dist$2');
+    if (!existsSync(built)) throw new Error(`${built} is missing: run \`pnpm build\` first`);
+    return built;
+  }
+  return file;
+}
+
+/** Worker threads via piscina: one task per thread at a time. */
+export class ThreadExecutor {
+  readonly pool: Piscina;
+
+  constructor(options: { threads: number; maxThreads: number; maxOldGenerationSizeMb?: number }) {
+    this.pool = new Piscina({
+      filename: distFile('worker'),
+      minThreads: Math.min(options.threads, options.maxThreads),
+      maxThreads: options.maxThreads,
+      idleTimeout: 30_000,
+      concurrentTasksPerWorker: 1,
+      // Plugins may leave handles open (HTTP agents, timers); let the worker's event loop run.
+      atomics: 'disabled',
+      resourceLimits: options.maxOldGenerationSizeMb ? { maxOldGenerationSizeMb: options.maxOldGenerationSizeMb } : undefined,
+      recordTiming: false,
+    });
+  }
+
+  start(payload: TaskPayload, hooks: ExecutorHooks): RunningHandle {
+    const { port1, port2 } = new MessageChannel();
+    port1.on('message', (m: WorkerMessage) => hooks.onMessage(m));
+    const abort = new AbortController();
+    const done = this.pool.run({ ...payload, port: port2 }, { transferList: [port2] as never, signal: abort.signal }).finally(() => {
+      port1.close();
+    }) as Promise<ExecOutcome>;
+    return {
+      done,
+      send: (msg) => port1.postMessage(msg),
+      kill: () => abort.abort(),
+    };
+  }
+
+  async close(): Promise<void> {
+    await this.pool.destroy();
+  }
+}
+
+/** One child process per task, for plugins that must not share a process. */
+export class ProcessExecutor {
+  private readonly children = new Set<ChildProcess>();
+
+  start(payload: TaskPayload, hooks: ExecutorHooks, env: Record<string, string>): RunningHandle {
+    const child = fork(distFile('process-worker'), [], {
+      serialization: 'advanced',
+      env: { ...process.env, ...env },
+      stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+    });
+    this.children.add(child);
+    let outcome: ExecOutcome | undefined;
+    const done = new Promise<ExecOutcome>((resolve) => {
+      child.on('message', (m: WorkerMessage | { type: 'ready' } | { type: 'done'; outcome: ExecOutcome }) => {
+        if (m.type === 'ready') child.send({ type: 'run', payload });
+        else if (m.type === 'done') outcome = m.outcome;
+        else hooks.onMessage(m);
+      });
+      child.on('exit', (code, signal) => {
+        this.children.delete(child);
+        resolve(
+          outcome ?? {
+            ok: false,
+            aborted: signal === 'SIGKILL',
+            error: {
+              name: 'Error',
+              code: 'RUNNER_PLUGIN_FAILED',
+              message: `the task's process exited ${signal ? `on ${signal}` : `with code ${code}`} before finishing`,
+              hint: 'It may have run out of memory or crashed in native code; check the log above.',
+              retryable: true,
+            },
+          },
+        );
+      });
+      child.on('error', () => {
+        // 'exit' follows and settles the promise.
+      });
+    });
+    return {
+      done,
+      send: (msg) => {
+        if (child.connected) child.send(msg);
+      },
+      kill: () => child.kill('SIGKILL'),
+    };
+  }
+
+  async close(): Promise<void> {
+    for (const c of this.children) c.kill('SIGKILL');
+  }
+}

@@ -1,0 +1,26 @@
+/**
+ * Child-process entry for tasks with `isolation: process`: one task per process, e.g. for native
+ * libraries that cannot be loaded twice in one process. Exits when the runner goes away.
+ */
+import { executeTask } from './execute.js';
+import type { MainMessage, TaskPayload, WorkerMessage } from './protocol.js';
+
+type FromRunner = { type: 'run'; payload: TaskPayload } | MainMessage;
+
+process.on('disconnect', () => process.exit(0));
+
+const handlers: ((m: MainMessage) => void)[] = [];
+process.on('message', (m: FromRunner) => {
+  if (m.type === 'run') {
+    void executeTask(m.payload, {
+      post: (msg: WorkerMessage) => process.send?.(msg),
+      onMessage: (h) => handlers.push(h),
+      close: () => {},
+    }).then((outcome) => {
+      process.send?.({ type: 'done', outcome }, () => process.exit(0));
+    });
+  } else {
+    for (const h of handlers) h(m);
+  }
+});
+process.send?.({ type: 'ready' });

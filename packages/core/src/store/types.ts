@@ -1,0 +1,120 @@
+/**
+ * Records kept in the run store. One LMDB environment per run holds them in named databases:
+ * `tasks` (id → {@link TaskRecord}), `checkpoints` ([id, seq] → {@link CheckpointRecord}),
+ * `events` (seq → {@link StoredEvent}, also the change feed other runners tail), `owners`
+ * (runner id → {@link OwnerRecord}) and `meta`.
+ */
+import type { SerializedError } from '../errors.js';
+import type { Cell, CheckpointType } from '../plugin/types.js';
+
+export const TASK_STATES = ['pending', 'running', 'completed', 'failed', 'cancelled'] as const;
+export type TaskState = (typeof TASK_STATES)[number];
+
+export interface OwnerRef {
+  /** `<host>:<pid>:<random>` */
+  id: string;
+  pid: number;
+  host: string;
+}
+
+export interface TaskProgress {
+  step?: number;
+  total?: number;
+  message?: string;
+  metrics?: Record<string, number>;
+  updatedAt: number;
+}
+
+export interface TaskRecord {
+  id: string;
+  stage: string;
+  plugin: string;
+  cell: Cell;
+  cycle: number;
+  /** Ids of the tasks this one needs. */
+  needs: string[];
+  /** Set on child tasks. */
+  parent?: string;
+  state: TaskState;
+  /** Starts, including restarts after a crash. */
+  attempts: number;
+  /** Attempts that ended in failure, ever. */
+  failures: number;
+  /** Failures counted against the stage's retry budget; `runner resume` starts a new budget. */
+  retriesUsed?: number;
+  owner?: OwnerRef;
+  /** Earliest time a pending task may start again (retry backoff). */
+  retryAt?: number;
+  /** Set by `runner cancel` on a running task; its owner cancels it cooperatively. */
+  cancelRequested?: boolean;
+  progress?: TaskProgress;
+  result?: unknown;
+  error?: SerializedError;
+  /** Why the task is in its state, newest last, at most 10. */
+  notes: string[];
+  /** Hash of the resolved options that matter for the result. */
+  fingerprint: string;
+  /** Hash of the resume-safe options (targets such as steps or epochs). */
+  targets: string;
+  pluginVersion: string;
+  /** The last checkpoint sequence number handed out. */
+  checkpointSeq: number;
+  lastCheckpoint?: { seq: number; type: CheckpointType; step: number; total?: number; time: number };
+  createdAt: number;
+  startedAt?: number;
+  endedAt?: number;
+  updatedAt: number;
+  /** Wall time spent running, summed over attempts. */
+  runMs: number;
+}
+
+export interface CheckpointRecord {
+  taskId: string;
+  seq: number;
+  type: CheckpointType;
+  step: number;
+  total?: number;
+  time: number;
+  size: number;
+  checksum: string;
+  fingerprint: string;
+  pluginVersion: string;
+  metrics?: Record<string, number>;
+  /** The payload, when small enough to live in the store. */
+  payload?: Uint8Array;
+  /** Otherwise the payload file, relative to the run directory. */
+  file?: string;
+}
+
+export interface OwnerRecord extends OwnerRef {
+  /** Process start time from /proc, so that a reused pid is not mistaken for a live runner. */
+  procStart?: string;
+  startedAt: number;
+  heartbeatAt: number;
+  leaseMs: number;
+  argv: string[];
+}
+
+export interface StoredEvent {
+  seq: number;
+  time: number;
+  type: string;
+  task?: string;
+  state?: TaskState;
+  owner?: string;
+  data?: unknown;
+}
+
+export interface RunMeta {
+  name: string;
+  createdAt: number;
+  specPath: string;
+  formatVersion: number;
+  planDigest?: string;
+}
+
+export type StateCounts = Record<TaskState, number>;
+
+export function emptyCounts(): StateCounts {
+  return { pending: 0, running: 0, completed: 0, failed: 0, cancelled: 0 };
+}
