@@ -10,3 +10,6 @@ export { RunStore } from './store/lmdb-store.js';
 export { RunnerError, ErrorCodes, isRunnerError, serializeError, type ErrorCode, type ErrorIssue, type SerializedError } from './errors.js';
 export { BUILTIN_PLUGINS, type LoadedPlugin } from './plugin/load.js';
 export { writeFileAtomic, sha256 } from './util/fs.js';
+export { viewRun, openStore as openRunStore, matchTasks, type RunView } from './cli/shared.js';
+export * as format from './cli/format.js';
+export { ownerAlive } from './store/lmdb-store.js';

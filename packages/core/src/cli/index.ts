@@ -2,6 +2,8 @@ import yargs from 'yargs';
 import { hideBin } from 'yargs/helpers';
 import { isRunnerError } from '../errors.js';
 import { printError } from './format.js';
+import { BUILTIN_PLUGINS, loadPluginModule, resolvePluginEntry } from '../plugin/load.js';
+import type { PluginCommand } from '../plugin/types.js';
 import { cancelCommand } from './commands/cancel.js';
 import { checkpointsCommand } from './commands/checkpoints.js';
 import { pluginsCommand } from './commands/plugins.js';
@@ -27,7 +29,28 @@ const BAD_INPUT = new Set([
   'RUNNER_USAGE',
 ]);
 
+/** Commands contributed by built-in and installed plugins (e.g. `runner study`). */
+async function pluginCommands(): Promise<PluginCommand[]> {
+  const out: PluginCommand[] = [];
+  for (const name of BUILTIN_PLUGINS) {
+    const r = resolvePluginEntry(name, process.cwd(), [process.cwd()]);
+    if (!r) continue;
+    try {
+      const p = await loadPluginModule(r.entry, r.source);
+      out.push(...(p.definition.commands ?? []));
+    } catch (err) {
+      if (process.env.RUNNER_DEBUG) process.stderr.write(`plugin ${name} did not load: ${(err as Error).message}\n`);
+    }
+  }
+  return out;
+}
+
 export async function main(argv: string[] = hideBin(process.argv)): Promise<void> {
+  process.stdout.on('error', (err: NodeJS.ErrnoException) => {
+    if (err.code === 'EPIPE') process.exit(process.exitCode ?? 0);
+    throw err;
+  });
+  const extra = await pluginCommands();
   const cli = yargs(argv)
     .scriptName('runner')
     .usage('$0 <command> <spec> [options]\n\nCrash-safe runner for long ML and quant jobs. Docs: README.md, docs/')
@@ -41,6 +64,7 @@ export async function main(argv: string[] = hideBin(process.argv)): Promise<void
     .command(resetCommand)
     .command(pluginsCommand)
     .command(schemaCommand)
+    .command(extra as never[])
     .demandCommand(1, 'Name a command, e.g. `runner start configs/quickstart.yaml`.')
     .strict()
     .recommendCommands()

@@ -213,6 +213,17 @@ export interface TaskContext<Options = Record<string, unknown>> {
   db(name: string): PluginDb;
 }
 
+/**
+ * A CLI command a plugin adds, in yargs' CommandModule shape, e.g. `runner study <spec> <cell>`.
+ * Commands of built-in and installed plugins are registered when the CLI starts.
+ */
+export interface PluginCommand {
+  command: string | readonly string[];
+  describe: string;
+  builder?: (yargs: any) => any;
+  handler: (args: any) => void | Promise<void>;
+}
+
 export interface PluginDefinition<Options = any, Result = unknown> {
   /** Unique plugin name, used as `plugin:` in stages. */
   name: string;
@@ -236,6 +247,8 @@ export interface PluginDefinition<Options = any, Result = unknown> {
    * libraries that cannot load twice in one process.
    */
   isolation?: 'thread' | 'process' | ((options: Options) => 'thread' | 'process');
+  /** Extra CLI commands (reports, exports). */
+  commands?: readonly PluginCommand[];
   run(ctx: TaskContext<Options>): Promise<Result> | Result;
 }
 

@@ -1,0 +1,79 @@
+/**
+ * Helpers for tests that drive the real `runner` CLI in child processes: spawn it, kill it with
+ * SIGKILL at a chosen moment, read its state back with `--json` commands.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+export const REPO = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
+export const RUNNER_BIN = join(REPO, 'packages/core/bin/runner.js');
+
+export interface CliResult {
+  code: number | null;
+  signal: NodeJS.Signals | null;
+  stdout: string;
+  stderr: string;
+}
+
+export interface SpawnedRunner {
+  child: ChildProcess;
+  /** Everything printed so far (stdout and stderr). */
+  output(): string;
+  done: Promise<CliResult>;
+}
+
+export function spawnCli(args: string[], opts: { cwd?: string; env?: Record<string, string> } = {}): SpawnedRunner {
+  const child = spawn(process.execPath, [RUNNER_BIN, ...args], {
+    cwd: opts.cwd ?? REPO,
+    env: { ...process.env, NO_COLOR: '1', ...opts.env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let stdout = '';
+  let stderr = '';
+  child.stdout!.on('data', (d) => (stdout += d));
+  child.stderr!.on('data', (d) => (stderr += d));
+  const done = new Promise<CliResult>((res) => child.on('close', (code, signal) => res({ code, signal, stdout, stderr })));
+  return { child, output: () => stdout + stderr, done };
+}
+
+export async function runCli(args: string[], opts: { cwd?: string; env?: Record<string, string> } = {}): Promise<CliResult> {
+  return spawnCli(args, opts).done;
+}
+
+/** Runs a `--json` command and parses its output. */
+export async function cliJson<T = any>(args: string[], opts: { cwd?: string; env?: Record<string, string> } = {}): Promise<T> {
+  const r = await runCli([...args, '--json'], opts);
+  if (r.code !== 0) throw new Error(`runner ${args.join(' ')} exited ${r.code}: ${r.stderr}`);
+  return JSON.parse(r.stdout) as T;
+}
+
+export function sleep(ms: number): Promise<void> {
+  return new Promise((r) => setTimeout(r, ms));
+}
+
+/** Waits until `pred()` holds, polling; throws after `timeoutMs`. */
+export async function waitFor(pred: () => boolean | Promise<boolean>, timeoutMs = 20_000, what = 'condition'): Promise<void> {
+  const end = Date.now() + timeoutMs;
+  while (Date.now() < end) {
+    if (await pred()) return;
+    await sleep(25);
+  }
+  throw new Error(`timed out waiting for ${what}`);
+}
+
+/**
+ * A throwaway project directory with a package.json (so runs/ lands inside it) and the given
+ * files, e.g. `{ 'job.yaml': '...' }`.
+ */
+export function tempProject(files: Record<string, string>, prefix = 'runner-it-'): string {
+  const dir = mkdtempSync(join(tmpdir(), prefix));
+  writeFileSync(join(dir, 'package.json'), JSON.stringify({ name: 'it', private: true }));
+  for (const [name, text] of Object.entries(files)) {
+    mkdirSync(dirname(join(dir, name)), { recursive: true });
+    writeFileSync(join(dir, name), text);
+  }
+  return dir;
+}
