@@ -136,7 +136,11 @@ export async function loadJobSpec(specPath: string, options: LoadOptions = {}): 
     if (!plugin) continue;
     const defaults = (spec.pluginDefaults ?? {})[plugin.name] ?? {};
     const opts = deepMerge(structuredClone(defaults), st.options ?? {});
-    for (const i of validateSchema(plugin.schema, opts, ['stages', index, 'options'])) issues.push(locateIssue(i));
+    for (const i of validateSchema(plugin.schema, opts, ['stages', index, 'options'])) {
+      // `${params.x}` placeholders are filled per trial (runChild params); their type is checked then.
+      if (isPlaceholder(valueAt(opts, i.path.slice(3)))) continue;
+      issues.push(locateIssue(i));
+    }
     const pool = spec.pool ?? {};
     for (const [res, n] of Object.entries(st.resources ?? {})) {
       const cap = res === 'gpu' ? (pool.gpus ?? 0) : Infinity;
@@ -313,6 +317,64 @@ function mergeProject(project: Record<string, unknown>, spec: Record<string, unk
   const out = deepMerge(structuredClone(project), structuredClone(spec));
   if (Array.isArray(project.plugins) || Array.isArray(spec.plugins)) {
     out.plugins = [...new Set([...((project.plugins as string[]) ?? []), ...((spec.plugins as string[]) ?? [])])];
+  }
+  return out;
+}
+
+const PLACEHOLDER = /\$\{params\.([\w.-]+)\}/g;
+
+function isPlaceholder(v: unknown): boolean {
+  return typeof v === 'string' && /\$\{params\.[\w.-]+\}/.test(v);
+}
+
+function valueAt(obj: unknown, path: PathSegment[]): unknown {
+  let cur = obj;
+  for (const seg of path) cur = cur && typeof cur === 'object' ? (cur as Record<string, unknown>)[seg as string] : undefined;
+  return cur;
+}
+
+/**
+ * Applies parameters to options (returns a new object): every `${params.NAME}` placeholder is
+ * replaced by the value (a string that is only the placeholder takes the value's type), and each
+ * name no placeholder uses is set as a dotted option path (`optimizer.adam.lr`,
+ * `model.layers.0.dense.units`).
+ */
+export function applyParams(options: Record<string, unknown>, params: Record<string, unknown>): Record<string, unknown> {
+  const used = new Set<string>();
+  const fill = (v: unknown): unknown => {
+    if (typeof v === 'string' && v.includes('${params.')) {
+      const whole = /^\$\{params\.([\w.-]+)\}$/.exec(v);
+      if (whole && whole[1]! in params) {
+        used.add(whole[1]!);
+        return params[whole[1]!];
+      }
+      return v.replace(PLACEHOLDER, (m, name: string) => {
+        if (!(name in params)) return m;
+        used.add(name);
+        return String(params[name]);
+      });
+    }
+    if (Array.isArray(v)) return v.map(fill);
+    if (v && typeof v === 'object') return Object.fromEntries(Object.entries(v).map(([k, x]) => [k, fill(x)]));
+    return v;
+  };
+  const out = fill(structuredClone(options)) as Record<string, unknown>;
+  for (const [name, value] of Object.entries(params)) {
+    if (used.has(name)) continue;
+    const segs = name.split('.');
+    let cur: Record<string, unknown> | unknown[] = out;
+    for (const [i, seg] of segs.entries()) {
+      const key = Array.isArray(cur) && /^\d+$/.test(seg) ? Number(seg) : seg;
+      if (i === segs.length - 1) (cur as Record<string, unknown>)[key as string] = value;
+      else {
+        let next = (cur as Record<string, unknown>)[key as string];
+        if (next === undefined || next === null || typeof next !== 'object') {
+          next = /^\d+$/.test(segs[i + 1]!) ? [] : {};
+          (cur as Record<string, unknown>)[key as string] = next;
+        }
+        cur = next as Record<string, unknown>;
+      }
+    }
   }
   return out;
 }

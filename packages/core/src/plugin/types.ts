@@ -145,6 +145,21 @@ export interface ChildTaskSpec {
   plugin?: string;
   /** Merged over the stage's options (deeply), then validated against the plugin's schema. */
   options?: Record<string, unknown>;
+  /**
+   * Parameters applied to the options after merging (see {@link applyParams}): each
+   * `${params.NAME}` placeholder in the stage's options is replaced by the value, and a name that
+   * no placeholder uses is read as a dotted option path, e.g. `optimizer.adam.lr`.
+   */
+  params?: Record<string, unknown>;
+}
+
+export interface ChildRunOptions {
+  /** The child's progress updates (throttled). */
+  onProgress?(update: ProgressUpdate): void;
+  /** Every event the child emits with `ctx.emit` (not throttled), e.g. per-epoch metrics. */
+  onEvent?(name: string, data: unknown): void;
+  /** Aborting it cancels the child cooperatively (it saves a cancellation checkpoint). */
+  signal?: AbortSignal;
 }
 
 /** A key/value database inside the run's LMDB store, private to one plugin. */
@@ -208,7 +223,7 @@ export interface TaskContext<Options = Record<string, unknown>> {
    * stored like any task, with its own checkpoints, so an interrupted child resumes too. A parent
    * waiting for children lends them its slot, so nothing deadlocks.
    */
-  runChild<R = unknown>(spec: ChildTaskSpec): Promise<R>;
+  runChild<R = unknown>(spec: ChildTaskSpec, options?: ChildRunOptions): Promise<R>;
   /** A key/value database private to this plugin, inside the run store. */
   db(name: string): PluginDb;
 }

@@ -35,10 +35,13 @@ export type WorkerMessage =
   | { type: 'log'; level: 'debug' | 'info' | 'warn' | 'error'; message: string; data?: unknown }
   | { type: 'event'; name: string; data?: unknown }
   | { type: 'checkpoint'; info: CheckpointInfo }
-  | { type: 'child'; req: number; spec: ChildTaskSpec };
+  | { type: 'child'; req: number; spec: ChildTaskSpec }
+  | { type: 'child-cancel'; req: number; reason: string };
 
 export type MainMessage =
   | { type: 'cancel'; reason: string }
+  | { type: 'child-progress'; req: number; update: ProgressUpdate }
+  | { type: 'child-event'; req: number; name: string; data?: unknown }
   | { type: 'child-result'; req: number; ok: true; result: unknown }
   | { type: 'child-result'; req: number; ok: false; error: SerializedError };
 

@@ -2,7 +2,7 @@ import { EventEmitter } from 'eventemitter3';
 import { randomBytes } from 'node:crypto';
 import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
-import { deepMerge } from '../config/load.js';
+import { applyParams, deepMerge } from '../config/load.js';
 import type { ResolvedJobSpec, ResolvedStage } from '../config/types.js';
 import { formatPath } from '../config/source.js';
 import { validateSchema } from '../config/validate.js';
@@ -551,6 +551,7 @@ export class Runner {
         a.record.progress = p;
         this.progress.set(a.id, p);
         this.events.emit('task:progress', { id: a.id, ...m.update });
+        if (a.child) a.child.parent.handle?.send({ type: 'child-progress', req: a.child.req, update: m.update });
         return;
       }
       case 'log':
@@ -558,6 +559,7 @@ export class Runner {
         return;
       case 'event':
         this.events.emit('task:event', { id: a.id, name: m.name, data: m.data });
+        if (a.child) a.child.parent.handle?.send({ type: 'child-event', req: a.child.req, name: m.name, data: m.data });
         return;
       case 'checkpoint':
         a.record.lastCheckpoint = { seq: m.info.seq, type: m.info.type, step: m.info.step, total: m.info.total, time: m.info.time };
@@ -566,6 +568,16 @@ export class Runner {
       case 'child':
         void this.startChild(a, m.req, m.spec);
         return;
+      case 'child-cancel': {
+        const queued = this.childQueue.findIndex((c) => c.parent === a && c.req === m.req);
+        if (queued >= 0) {
+          const [c] = this.childQueue.splice(queued, 1);
+          void this.store.cancel([c!.id], () => true).then(() => this.replyChild(c!, { ok: false, error: serializeError(taskAborted(c!.id, m.reason)) }));
+          return;
+        }
+        for (const c of a.children) if (c.child?.req === m.req) this.requestCancel(c, 'cancel', m.reason);
+        return;
+      }
     }
   }
 
@@ -713,7 +725,7 @@ export class Runner {
       } else {
         return fail('runChild needs `stage` or `plugin`');
       }
-      const options = deepMerge(structuredClone((stage?.options as Record<string, unknown>) ?? {}), spec.options ?? {});
+      const options = applyParams(deepMerge(structuredClone((stage?.options as Record<string, unknown>) ?? {}), spec.options ?? {}), spec.params ?? {});
       const issues = validateSchema(plugin.schema, options);
       if (issues.length > 0) {
         return fail(

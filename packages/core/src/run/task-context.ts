@@ -7,6 +7,8 @@ import { artifactMissing, checkpointCorrupt, RunnerError, taskAborted, usage } f
 import { majorOf } from '../plugin/load.js';
 import type {
   ArtifactRef,
+  ChildRunOptions,
+  ChildTaskSpec,
   CheckpointApi,
   CheckpointInfo,
   CheckpointSaveOptions,
@@ -199,10 +201,14 @@ export function createTaskContext(payload: TaskPayload, store: RunStore, channel
   const logger: Logger = { debug: log('debug'), info: log('info'), warn: log('warn'), error: log('error') };
 
   let nextReq = 0;
-  const children = new Map<number, { resolve: (v: unknown) => void; reject: (e: unknown) => void }>();
+  const children = new Map<number, { resolve: (v: unknown) => void; reject: (e: unknown) => void; opts?: ChildRunOptions }>();
   channel.onMessage((msg: MainMessage) => {
     if (msg.type === 'cancel') {
       if (!controller.signal.aborted) controller.abort(taskAborted(info.id, msg.reason));
+    } else if (msg.type === 'child-progress') {
+      children.get(msg.req)?.opts?.onProgress?.(msg.update);
+    } else if (msg.type === 'child-event') {
+      children.get(msg.req)?.opts?.onEvent?.(msg.name, msg.data);
     } else if (msg.type === 'child-result') {
       const w = children.get(msg.req);
       if (!w) return;
@@ -276,11 +282,17 @@ export function createTaskContext(payload: TaskPayload, store: RunStore, channel
       }
       return bytes;
     },
-    runChild<R>(spec: Parameters<TaskContext['runChild']>[0]): Promise<R> {
+    runChild<R>(spec: ChildTaskSpec, opts?: ChildRunOptions): Promise<R> {
       const req = ++nextReq;
       return new Promise<R>((resolve, reject) => {
-        children.set(req, { resolve: resolve as (v: unknown) => void, reject });
+        children.set(req, { resolve: resolve as (v: unknown) => void, reject, opts });
         channel.post({ type: 'child', req, spec: toPlain(spec) as typeof spec });
+        const signal = opts?.signal;
+        if (signal) {
+          const cancel = () => channel.post({ type: 'child-cancel', req, reason: String((signal.reason as Error)?.message ?? signal.reason ?? 'cancelled by its parent') });
+          if (signal.aborted) cancel();
+          else signal.addEventListener('abort', cancel, { once: true });
+        }
       });
     },
     db(name: string) {
