@@ -18,6 +18,8 @@ export interface LoadOptions {
   threads?: number;
   /** Overrides pool.gpus. */
   gpus?: number;
+  /** Check stage resources against this host's capacity (start, validate). */
+  checkResources?: boolean;
   /** Directory relative paths are shown against in messages. Default: process.cwd(). */
   cwd?: string;
 }
@@ -149,7 +151,7 @@ export async function loadJobSpec(specPath: string, options: LoadOptions = {}): 
     const resources = isPlainObject(st.resources) ? (st.resources as Record<string, number>) : {};
     for (const [res, n] of Object.entries(resources)) {
       const cap = res === 'gpu' ? (pool.gpus ?? 0) : Infinity;
-      if (n > cap) {
+      if (options.checkResources && n > cap) {
         issues.push(
           locateIssue({
             path: ['stages', index, 'resources', res],
