@@ -204,6 +204,7 @@ export class Runner {
         startedAt: Date.now(),
         heartbeatAt: Date.now(),
         leaseMs: this.spec.lease.ttlMs,
+        threads: this.spec.pool.threads,
         argv: process.argv.slice(1),
       };
       const others = this.store.listOwners().filter((o) => !this.isStale(o, o));
@@ -878,7 +879,8 @@ export class Runner {
     const failed = [...this.nodes.values()].filter((n) => n.state === 'failed').map((n) => n.t.id);
     const blocked = this.blockedCount();
     const interrupted = this.stopping && !this.fatal;
-    const all = counts.completed === this.nodes.size;
+    // With --only, the run succeeded when the selected tasks completed.
+    const all = [...this.nodes.values()].every((n) => !n.eligible || n.state === 'completed');
     const exitCode = this.fatal ? 1 : interrupted ? 130 : all ? 0 : 1;
     const summary: RunSummary = {
       name: this.spec.name,

@@ -95,6 +95,8 @@ export interface OwnerRecord extends OwnerRef {
   startedAt: number;
   heartbeatAt: number;
   leaseMs: number;
+  /** Pool threads of that runner. */
+  threads?: number;
   argv: string[];
 }
 
