@@ -12,24 +12,23 @@ if (!staleOnly) {
   await store.syncPlan(plan.tasks, plan.dependents);
   await store.setPlanDigest(plan.digest);
 }
+// Through the store's own transactions, as runners would have left it.
 const dead = { id: 'otherhost:1:dead', pid: 1, host: 'otherhost' };
+const alive = { id: 'bench:prepare', pid: process.pid, host: 'bench' };
 let completed = 0;
 let running = 0;
 const ids = plan.tasks.map((t) => t.id);
-for (let i = 0; i < ids.length; i += 5000) {
-  await store.tasks.transaction(() => {
-    for (const id of ids.slice(i, i + 5000)) {
-      const rec = store.tasks.get(id);
-      const n = Number(id.split('=').pop());
-      if (!staleOnly && n % 2 === 0) {
-        store.tasks.put(id, { ...rec, state: 'completed', attempts: 1, result: { steps: 10 } });
-        completed++;
-      } else if (rec.state !== 'completed' && running < 100) {
-        store.tasks.put(id, { ...rec, state: 'running', owner: dead, attempts: rec.attempts + 1 });
-        running++;
-      }
-    }
-  });
+const pending = ids.filter((id) => store.getTask(id)?.state === 'pending');
+if (!staleOnly) {
+  const done = pending.filter((id) => Number(id.split('=').pop()) % 2 === 0);
+  for (let i = 0; i < done.length; i += 5000) {
+    const batch = done.slice(i, i + 5000);
+    await store.claim(batch, alive);
+    await Promise.all(batch.map((id) => store.finish(id, alive.id, { state: 'completed', result: { steps: 10 }, runMs: 5 })));
+    completed += batch.length;
+  }
 }
+const stale = ids.filter((id) => store.getTask(id)?.state === 'pending').slice(0, 100);
+running = (await store.claim(stale, dead)).length;
 await store.close();
 console.log(JSON.stringify({ tasks: ids.length, completed, running, seconds: (performance.now() - t0) / 1000 }));

@@ -53,7 +53,12 @@ export class EventLog {
     } else if (type === 'task:end') {
       this.lastProgress.delete((e as { id: string }).id);
     }
-    this.buffer.push(JSON.stringify({ time: new Date().toISOString(), type, ...e }));
+    // A checkpoint event carries the checkpoint's own type and time; keep the event's name on top.
+    const { type: innerType, time: innerTime, ...rest } = e as { type?: unknown; time?: unknown };
+    const line: Record<string, unknown> = { time: new Date().toISOString(), type, ...rest };
+    if (innerType !== undefined) line.checkpointType = innerType;
+    if (innerTime !== undefined) line.checkpointTime = innerTime;
+    this.buffer.push(JSON.stringify(line));
     if (this.buffer.length >= 512) this.flush();
     else this.timer ??= setTimeout(() => this.flush(), 200);
   }

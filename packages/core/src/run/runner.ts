@@ -633,7 +633,11 @@ export class Runner {
     // The slot is free as soon as the work stops; committing the outcome need not hold it.
     if (a.ownSlot) this.busySlots--;
     a.ownSlot = false;
-    const runMs = Date.now() - (a.execStart ?? a.startedAt);
+    const runMs = outcome.execMs ?? Date.now() - (a.execStart ?? a.startedAt);
+    if (outcome.progress) {
+      a.record.progress = { ...a.record.progress, ...outcome.progress, updatedAt: Date.now() };
+      this.events.emit('task:progress', { id: a.id, ...outcome.progress });
+    }
     const rec = a.record;
     let o: TaskOutcome;
     if (outcome.ok) {

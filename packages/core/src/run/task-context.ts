@@ -174,7 +174,8 @@ function openPluginDb(store: RunStore, name: string): PluginDb {
  */
 export function createTaskContext(payload: TaskPayload, store: RunStore, channel: TaskChannel, controller: AbortController): {
   ctx: TaskContext;
-  flush(): void;
+  /** The progress not yet sent (it travels with the outcome); stops the pending send. */
+  takeProgress(): ProgressUpdate | undefined;
 } {
   const { info } = payload;
   let lastProgressAt = 0;
@@ -283,7 +284,16 @@ export function createTaskContext(payload: TaskPayload, store: RunStore, channel
       return createPluginDb(store, info.plugin, name);
     },
   };
-  return { ctx, flush: sendProgress };
+  const takeProgress = () => {
+    if (timer) {
+      clearTimeout(timer);
+      timer = undefined;
+    }
+    const p = pendingProgress;
+    pendingProgress = undefined;
+    return p;
+  };
+  return { ctx, takeProgress };
 }
 
 /** Drops what cannot cross a thread boundary (functions, symbols), keeping the data. */
