@@ -8,6 +8,7 @@ import { createRequire } from 'node:module';
 import { isMainThread } from 'node:worker_threads';
 import { dirname, join } from 'node:path';
 import { pathToFileURL } from 'node:url';
+import { registerChainedOps } from './chained-ops.js';
 import { backendUnavailable } from './errors.js';
 import type { BackendName } from './schema.js';
 
@@ -66,7 +67,9 @@ export function loadTf(): Promise<TF> {
     await import('@tensorflow/tfjs-backend-cpu');
     // Production mode: no debug checks and no "install tfjs-node" banner on stderr.
     core.enableProdMode();
-    return { ...core, ...layers } as TF;
+    const tf = { ...core, ...layers } as TF;
+    registerChainedOps(tf);
+    return tf;
   })();
   tfPromise.catch(() => (tfPromise = undefined));
   return tfPromise;
