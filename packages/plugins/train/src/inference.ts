@@ -18,7 +18,7 @@ import type { BackendName } from './schema.js';
 import type { LayersModel } from './tf-types.js';
 
 export { inferenceInputs, type Normaliser } from './dataset.js';
-export type { TF } from './backend.js';
+export { loadTf, selectBackend, type TF } from './backend.js';
 
 /** Loads a model directory written by the trainer (model.json + weights.bin) on the current backend. */
 export async function loadModel(dir: string, tf?: TF): Promise<LayersModel> {

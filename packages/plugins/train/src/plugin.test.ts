@@ -94,7 +94,8 @@ describe('train plugin', () => {
     const longer = await train(small({ epochs: 5 }), { dir: short.dir });
     const direct = await train(small({ epochs: 5 }));
     expect(longer.resumedFrom).toBe(3);
-    expect(longer.result?.resumedFrom).toEqual({ type: 'final', epoch: 3, batch: 0 });
+    expect(longer.result?.resumedFrom).toMatchObject({ type: 'final', epoch: 3, batch: 0 });
+    expect(longer.result?.resumedFrom?.restoreMs).toBeLessThan(1000);
     expect(outcome(longer.result!)).toEqual(outcome(direct.result!));
   });
 

@@ -49,9 +49,18 @@ export interface TrainResult {
   /** Best parameters taken from an upstream HPO stage, and the task they came from. */
   bestParams?: Record<string, unknown>;
   bestParamsFrom?: string;
-  /** Where this attempt resumed from, if it did. */
-  resumedFrom?: { type: string; epoch: number; batch: number };
+  /** Where this attempt resumed from, if it did, and how long loading and restoring the checkpoint took. */
+  resumedFrom?: { type: string; epoch: number; batch: number; loadMs: number; restoreMs: number };
+  /** Seconds in the training loop of this attempt (checkpoints included), and its throughput. */
   trainSeconds: number;
+  samplesPerSecond: number;
+  /** Seconds of the whole attempt: data, model, training, outputs. */
+  seconds: number;
+  /**
+   * Checkpoints saved by this attempt: how many, their total time in ms, the size of the last;
+   * and the total time of the per-epoch snapshots kept in memory for a failure checkpoint.
+   */
+  checkpointing: { saves: number; saveMs: number; snapshotMs: number; bytes: number };
 }
 
 export async function runTrain(ctx: TaskContext<TrainOptions>): Promise<TrainResult> {
@@ -124,22 +133,24 @@ export async function runTrain(ctx: TaskContext<TrainOptions>): Promise<TrainRes
           ctx.emit('epoch', { epoch: r.epoch, epochs, metrics: r.metrics, lr: r.lr, seconds: r.seconds, memory: r.memory });
           ctx.log.debug(`epoch ${r.epoch}/${epochs} ${Object.entries(r.metrics).map(([k, v]) => `${k}=${v.toPrecision(5)}`).join(' ')} (${r.seconds.toFixed(2)} s)`);
         },
-        checkpoint: async (state, type, step, metrics) => {
-          await ctx.checkpoint.save(state, { step, total: epochs, type, metrics });
-        },
+        checkpoint: async (state, type, step, metrics) => (await ctx.checkpoint.save(state, { step, total: epochs, type, metrics })).size,
         log: (level, message) => ctx.log[level](message),
       },
     });
     trainer.initialState(learningRateOf(options.optimizer), tfjsVersion);
 
     let resumedFrom: TrainResult['resumedFrom'];
+    const tLoad = performance.now();
     const loaded = await ctx.checkpoint.load<TrainState>();
+    const loadMs = performance.now() - tLoad;
     if (loaded) {
+      const tRestore = performance.now();
       const why = await trainer.restore(loaded.state);
+      const restoreMs = performance.now() - tRestore;
       if (why) ctx.log.warn(`not resuming from ${loaded.type} checkpoint #${loaded.seq} (step ${loaded.step}): ${why}; training from the start`);
       else {
         const st = loaded.state;
-        resumedFrom = { type: loaded.type, epoch: st.epoch, batch: st.batch };
+        resumedFrom = { type: loaded.type, epoch: st.epoch, batch: st.batch, loadMs: round2(loadMs), restoreMs: round2(restoreMs) };
         ctx.log.info(`resuming from ${loaded.type} checkpoint #${loaded.seq}: epoch ${st.epoch}${st.batch > 0 ? `, batch ${st.batch}` : ''} done`);
         if (st.backend !== backend) ctx.log.warn(`the checkpoint was written on backend ${st.backend}, training goes on on ${backend}: the result will not be bit-identical to an uninterrupted run`);
         if (st.stoppedEarly && st.epoch < epochs) ctx.log.info(`training stopped early at epoch ${st.epoch}; a larger epochs does not resume it (change earlyStopping to train on)`);
@@ -151,6 +162,7 @@ export async function runTrain(ctx: TaskContext<TrainOptions>): Promise<TrainRes
     await trainer.run();
     await trainer.saveFinal();
     const trainSeconds = (performance.now() - tTrain) / 1000;
+    const samplesTrained = trainer.samplesSeen;
 
     const st = trainer.current;
     trainer.clearSeeds();
@@ -197,7 +209,15 @@ export async function runTrain(ctx: TaskContext<TrainOptions>): Promise<TrainRes
       params: countParams(model),
       ...(bestParams ? { bestParams, bestParamsFrom } : {}),
       ...(resumedFrom ? { resumedFrom } : {}),
-      trainSeconds: Math.round((performance.now() - t0) / 10) / 100,
+      trainSeconds: round2(trainSeconds),
+      samplesPerSecond: Math.round(samplesTrained / trainSeconds),
+      seconds: round2((performance.now() - t0) / 1000),
+      checkpointing: {
+        saves: trainer.stats.saves,
+        saveMs: round2(trainer.stats.saveMs),
+        snapshotMs: round2(trainer.stats.snapshotMs),
+        bytes: trainer.stats.lastBytes,
+      },
     };
   } finally {
     tf.dispose(tensors);
@@ -368,6 +388,10 @@ function missingFor(kernel: string): string {
 function mustRestore(tf: TF, model: LayersModel, weights: TrainState['weights']): void {
   const err = restoreWeights(tf, model, weights);
   if (err) throw new Error(`cannot restore the best weights: ${err}`);
+}
+
+function round2(x: number): number {
+  return Math.round(x * 100) / 100;
 }
 
 function countParams(model: LayersModel): number {

@@ -30,6 +30,8 @@ export interface TrainState {
   best: BestState;
   /** Weights of the best epoch (for model/best and restoreBest). */
   bestWeights?: SavedTensor[];
+  /** Set instead of bestWeights when the best epoch is the saved one: its weights are `weights`. */
+  bestIsCurrent?: boolean;
   early: EarlyState;
   plateau?: PlateauState;
   stoppedEarly: boolean;
@@ -56,7 +58,8 @@ export interface TrainerHooks {
   /** Progress inside an epoch: step = completed epochs + fraction of the current one. */
   batchProgress(step: number): void;
   epochEnd(report: EpochReport): void;
-  checkpoint(state: TrainState, type: 'periodic' | 'cancellation' | 'failure' | 'final', step: number, metrics?: Record<string, number>): Promise<void>;
+  /** Saves a checkpoint; resolves with its size in bytes once committed. */
+  checkpoint(state: TrainState, type: 'periodic' | 'cancellation' | 'failure' | 'final', step: number, metrics?: Record<string, number>): Promise<number>;
   log(level: 'debug' | 'info' | 'warn', message: string): void;
 }
 
@@ -95,6 +98,10 @@ export class Trainer {
   /** The state at the last epoch boundary: what a failure checkpoint saves. */
   private boundary?: TrainState;
   private lastSavedAt = -1;
+  /** Time spent on checkpoints: saving them, and the per-epoch snapshot kept for a failure checkpoint. */
+  readonly stats = { saves: 0, saveMs: 0, snapshotMs: 0, lastBytes: 0 };
+  /** Training samples processed by this attempt. */
+  samplesSeen = 0;
   private rnnCalls = 0;
   private rnnSeedBase = 0;
 
@@ -175,8 +182,8 @@ export class Trainer {
     const o = await restoreOptimizer(this.tf, this.s.optimizer, saved.optimizer);
     if (o) return o;
     setLearningRate(this.s.optimizer, saved.lr);
-    this.state = { ...saved, backend: this.s.backend };
-    this.boundary = saved.batch === 0 ? saved : undefined;
+    this.state = { ...saved, backend: this.s.backend, bestWeights: saved.bestIsCurrent ? saved.weights : saved.bestWeights, bestIsCurrent: undefined };
+    this.boundary = saved.batch === 0 ? this.state : undefined;
     this.lastSavedAt = this.position(saved);
     return undefined;
   }
@@ -200,7 +207,13 @@ export class Trainer {
 
   private async save(state: TrainState, type: 'periodic' | 'cancellation' | 'failure' | 'final', metrics?: Record<string, number>): Promise<void> {
     const step = state.batch > 0 ? round(state.epoch + state.batch / this.nBatches) : state.epoch;
-    await this.s.hooks.checkpoint(state, type, step, metrics);
+    const t = performance.now();
+    // The best weights are often this epoch's: then the checkpoint does not hold them twice.
+    const payload: TrainState =
+      state.batch === 0 && state.best.epoch === state.epoch && state.bestWeights ? { ...state, bestWeights: undefined, bestIsCurrent: true } : state;
+    this.stats.lastBytes = await this.s.hooks.checkpoint(payload, type, step, metrics);
+    this.stats.saveMs += performance.now() - t;
+    this.stats.saves++;
     this.lastSavedAt = this.position(state);
   }
 
@@ -277,6 +290,7 @@ export class Trainer {
           prev?.dispose();
         }
         samples += size;
+        trainer.samplesSeen += size;
         batchesDone = startBatch + batch + 1;
         hooks.batchProgress(round(epoch + batchesDone / trainer.nBatches));
         if (hooks.signal.aborted) this.model.stopTraining = true;
@@ -368,7 +382,9 @@ export class Trainer {
       stoppedEarly: stop,
       bestWeights: improved ? captureWeights(this.s.model) : st.bestWeights,
     };
+    const t = performance.now();
     this.boundary = await this.snapshot();
+    this.stats.snapshotMs += performance.now() - t;
     const mem = this.tf.memory();
     return { epoch, metrics: { ...metrics, lr: lrUsed }, lr, seconds, memory: { tensors: mem.numTensors, bytes: mem.numBytes } };
   }
