@@ -42,6 +42,7 @@ export async function executeTask(payload: TaskPayload, channel: TaskChannel): P
     flush();
     return { ok: false, error: serializeError(err), aborted: controller.signal.aborted };
   } finally {
+    channel.post({ type: 'drained' });
     channel.close();
   }
 }
