@@ -371,6 +371,7 @@ export const schema: JSONSchema = {
         adam: {
           type: 'object',
           additionalProperties: false,
+          description: 'Adam.',
           properties: {
             lr: { type: 'number', exclusiveMinimum: 0, default: 0.001, description: 'Learning rate.' },
             beta1: { type: 'number', minimum: 0, exclusiveMaximum: 1, default: 0.9, description: 'Decay of the first moment.' },
@@ -381,6 +382,7 @@ export const schema: JSONSchema = {
         sgd: {
           type: 'object',
           additionalProperties: false,
+          description: 'Stochastic gradient descent, with optional (Nesterov) momentum.',
           properties: {
             lr: { type: 'number', exclusiveMinimum: 0, default: 0.01, description: 'Learning rate.' },
             momentum: { type: 'number', minimum: 0, default: 0, description: 'Momentum (0 = plain SGD).' },
@@ -390,6 +392,7 @@ export const schema: JSONSchema = {
         rmsprop: {
           type: 'object',
           additionalProperties: false,
+          description: 'RMSprop.',
           properties: {
             lr: { type: 'number', exclusiveMinimum: 0, default: 0.001, description: 'Learning rate.' },
             rho: { type: 'number', minimum: 0, exclusiveMaximum: 1, default: 0.9, description: 'Decay of the moving average of squared gradients.' },
@@ -401,6 +404,7 @@ export const schema: JSONSchema = {
         adagrad: {
           type: 'object',
           additionalProperties: false,
+          description: 'Adagrad.',
           properties: {
             lr: { type: 'number', exclusiveMinimum: 0, default: 0.001, description: 'Learning rate.' },
             initialAccumulatorValue: { type: 'number', exclusiveMinimum: 0, default: 0.1, description: 'Starting value of the accumulators.' },
@@ -409,6 +413,7 @@ export const schema: JSONSchema = {
         adadelta: {
           type: 'object',
           additionalProperties: false,
+          description: 'Adadelta.',
           properties: {
             lr: { type: 'number', exclusiveMinimum: 0, default: 0.001, description: 'Learning rate.' },
             rho: { type: 'number', minimum: 0, exclusiveMaximum: 1, default: 0.95, description: 'Decay rate.' },
@@ -437,7 +442,7 @@ export const schema: JSONSchema = {
         patience: { type: 'integer', minimum: 0, default: 10, description: 'Epochs without improvement before stopping.' },
         minDelta: { type: 'number', minimum: 0, default: 0, description: 'Smallest change that counts as an improvement.' },
         mode: monitorMode,
-        baseline: { type: 'number', description: 'Stop unless the value beats this baseline within patience epochs.' },
+        baseline: { type: 'number', description: 'Epochs count towards patience until the value beats this baseline (Keras semantics).' },
         restoreBest: {
           type: 'boolean',
           default: true,
