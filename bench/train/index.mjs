@@ -11,7 +11,7 @@
 //                         [--backends wasm,cpu] [--quick] [--no-torch] [--no-parallel]
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { cpus, tmpdir } from 'node:os';
+import { cpus, loadavg, tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
@@ -111,7 +111,8 @@ function torch(label, env, epochs) {
 
 // ---------------------------------------------------------------------------------------------
 log(`bench/train: 202→128→64→1 MLP, batch 256, Adam; ${fmt(SAMPLES)} training samples (+${fmt(VAL * 100)}% validation by time)`);
-log(`host: ${cpus().length} × ${cpus()[0]?.model}, node ${process.version}${quick ? ' (quick mode)' : ''}`);
+const load = () => loadavg().map((x) => x.toFixed(1)).join(' ');
+log(`host: ${cpus().length} × ${cpus()[0]?.model}, node ${process.version}, load average ${load()}${quick ? ' (quick mode)' : ''}`);
 log('');
 
 const rows = [];
@@ -172,7 +173,7 @@ const openblas = anchors.find((a) => a.label === 'OpenBLAS' && !a.error)?.sample
 
 log('');
 log('Targets: plugin within 10% of raw fit (plugin/fit >= 0.9); 2 parallel trainings >= 1.7x one; checkpoint overhead < 1%; restore < 50 ms.');
-log('Timings are noisy on a shared 2-core machine: compare ratios, rerun with --epochs 20 for steadier figures.');
+log(`Load average at the end: ${load()} on ${cpus().length} cores. Timings are noisy on a shared machine: compare ratios within one run, use --epochs 20 for steadier figures.`);
 const r = (x, d) => (Number.isFinite(x) ? Number(x.toFixed(d)) : 'NaN');
 log(
   `RESULT wasm_samples_per_s=${r(wasm.res.samplesPerSecond, 0)} plugin_over_fit=${r(wasm.res.samplesPerSecond / wasm.fit.samplesPerSecond, 3)} ` +
