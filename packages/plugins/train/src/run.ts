@@ -104,9 +104,6 @@ export async function runTrain(ctx: TaskContext<TrainOptions>): Promise<TrainRes
     }
     ctx.log.info(`backend ${backend} (tfjs ${tfjsVersion}), ${countParams(model)} trainable parameters, ${optimizerName(options.optimizer)} lr ${learningRateOf(options.optimizer)}`);
 
-    const xTrain = tf.tensor(data.train.x, [data.train.n, ...inputShape], 'float32');
-    const yTrain = tf.tensor2d(data.train.y, [data.train.n, 1], 'float32');
-    tensors.push(xTrain, yTrain);
     let xVal: Tensor | undefined;
     let yVal: Tensor | undefined;
     if (data.val.n > 0) {
@@ -120,7 +117,7 @@ export async function runTrain(ctx: TaskContext<TrainOptions>): Promise<TrainRes
       tf,
       model,
       optimizer,
-      data: { xTrain, yTrain, xVal, yVal, nTrain: data.train.n },
+      data: { xTrain: data.train.x, yTrain: data.train.y, inputShape, xVal, yVal, nTrain: data.train.n },
       options,
       backend,
       dataHash: dataDigest(data),
