@@ -38,7 +38,7 @@ export class ThreadExecutor {
   readonly pool: Piscina;
   private readonly channel: BroadcastChannel;
   private readonly channelName = `runner-${process.pid}-${Math.random().toString(36).slice(2)}`;
-  private readonly hooks = new Map<string, ExecutorHooks>();
+  private readonly hooks = new Map<string, ExecutorHooks & { resolve(outcome: ExecOutcome): void }>();
 
   constructor(options: { threads: number; maxThreads: number; maxOldGenerationSizeMb?: number }) {
     this.pool = new Piscina({
@@ -57,18 +57,25 @@ export class ThreadExecutor {
       const id = env?.[ENVELOPE];
       if (typeof id !== 'string') return;
       const m = env.m as WorkerMessage;
-      this.hooks.get(id)?.onMessage(m);
-      if (m.type === 'drained') this.hooks.delete(id);
+      const h = this.hooks.get(id);
+      if (!h) return;
+      if (m.type === 'result') {
+        this.hooks.delete(id);
+        h.resolve(m.outcome);
+      } else h.onMessage(m);
     });
   }
 
   start(payload: TaskPayload, hooks: ExecutorHooks): RunningHandle {
     const id = payload.info.id;
-    this.hooks.set(id, hooks);
     const abort = new AbortController();
-    const done = this.pool.run({ ...payload, channel: this.channelName }, { signal: abort.signal }) as Promise<ExecOutcome>;
-    // A killed or crashed worker sends no 'drained'.
-    done.catch(() => this.hooks.delete(id));
+    const done = new Promise<ExecOutcome>((resolve, reject) => {
+      this.hooks.set(id, { onMessage: hooks.onMessage, resolve });
+      // The outcome arrives as the worker's last message; piscina only tells of kills and crashes.
+      this.pool.run({ ...payload, channel: this.channelName }, { signal: abort.signal }).catch((err: unknown) => {
+        if (this.hooks.delete(id)) reject(err);
+      });
+    });
     return {
       done,
       send: (msg) => this.channel.postMessage({ t: id, m: msg }),
@@ -95,10 +102,10 @@ export class ProcessExecutor {
     this.children.add(child);
     let outcome: ExecOutcome | undefined;
     const done = new Promise<ExecOutcome>((resolve) => {
-      child.on('message', (m: WorkerMessage | { type: 'ready' } | { type: 'done'; outcome: ExecOutcome }) => {
+      child.on('message', (m: WorkerMessage | { type: 'ready' } | { type: 'done' }) => {
         if (m.type === 'ready') child.send({ type: 'run', payload });
-        else if (m.type === 'done') outcome = m.outcome;
-        else hooks.onMessage(m);
+        else if (m.type === 'result') outcome = m.outcome;
+        else if (m.type !== 'done') hooks.onMessage(m);
       });
       child.on('exit', (code, signal) => {
         this.children.delete(child);

@@ -34,8 +34,8 @@ export interface TaskPayload {
 
 export type WorkerMessage =
   | { type: 'started' }
-  /** The last message of a task: everything it posted before has arrived. */
-  | { type: 'drained' }
+  /** The last message of a task, carrying its outcome (after everything it posted). */
+  | { type: 'result'; outcome: ExecOutcome }
   | { type: 'progress'; update: ProgressUpdate }
   | { type: 'log'; level: 'debug' | 'info' | 'warn' | 'error'; message: string; data?: unknown }
   | { type: 'event'; name: string; data?: unknown }

@@ -94,9 +94,7 @@ interface Active {
   execStart?: number;
   /** A cancel requested before the worker started; sent once it has. */
   pendingCancel?: string;
-  /** Resolves when the task's last message has arrived. */
-  drained: Promise<void>;
-  onDrained: () => void;
+
   /** The child currently running on this task's slot. */
   lentTo?: Active;
   /** A child was picked to run on this slot and is being claimed. */
@@ -206,6 +204,7 @@ export class Runner {
         startedAt: Date.now(),
         heartbeatAt: Date.now(),
         leaseMs: this.spec.lease.ttlMs,
+        threads: this.spec.pool.threads,
         argv: process.argv.slice(1),
       };
       const others = this.store.listOwners().filter((o) => !this.isStale(o, o));
@@ -237,15 +236,14 @@ export class Runner {
 
   private buildGraph(): void {
     const matchers = (this.options.only ?? []).map(idMatcher);
-    const records = new Map<string, TaskRecord>();
-    for (const { key, value } of this.store.tasks.getRange()) if (this.plan.byId.has(key)) records.set(key, value);
+    const states = new Map(this.store.stateEntries());
     for (const t of this.plan.tasks) {
-      const rec = records.get(t.id);
+      const e = states.get(t.id);
       this.nodes.set(t.id, {
         t,
-        state: rec?.state ?? 'pending',
+        state: e?.[0] ?? 'pending',
         waiting: 0,
-        retryAt: rec?.retryAt,
+        retryAt: e?.[1] || undefined,
         queued: false,
         selected: false,
         eligible: matchers.length === 0 || matchers.some((m) => m(t.id)),
@@ -439,11 +437,7 @@ export class Runner {
   private dispatch(rec: TaskRecord, node: Node | undefined, child: ChildRequest | undefined, gpus: number[]): void {
     const plugin = node ? node.t.stageDef.plugin : child!.plugin;
     const stage = node ? node.t.stageDef : child!.stage;
-    let onDrained = () => {};
-    const drained = new Promise<void>((r) => (onDrained = r));
     const a: Active = {
-      drained,
-      onDrained,
       id: rec.id,
       node,
       child,
@@ -478,11 +472,7 @@ export class Runner {
     const timeoutMs = stage?.timeoutMs;
     if (timeoutMs) a.timers.push(setTimeout(() => this.requestCancel(a, 'timeout', `timed out after ${timeoutMs} ms`), timeoutMs));
     a.handle.done.then(
-      async (outcome) => {
-        // Results and messages travel on different channels: wait for the last message.
-        await Promise.race([a.drained, new Promise((r) => setTimeout(r, 2000).unref())]);
-        return this.settle(a, outcome);
-      },
+      (outcome) => this.settle(a, outcome),
       (err) =>
         this.settle(a, {
           ok: false,
@@ -575,8 +565,7 @@ export class Runner {
         a.execStart = Date.now();
         if (a.pendingCancel) a.handle?.send({ type: 'cancel', reason: a.pendingCancel });
         return;
-      case 'drained':
-        a.onDrained();
+      case 'result':
         return;
       case 'progress': {
         const p: TaskProgress = { ...a.record.progress, ...m.update, updatedAt: Date.now() };
@@ -890,7 +879,8 @@ export class Runner {
     const failed = [...this.nodes.values()].filter((n) => n.state === 'failed').map((n) => n.t.id);
     const blocked = this.blockedCount();
     const interrupted = this.stopping && !this.fatal;
-    const all = counts.completed === this.nodes.size;
+    // With --only, the run succeeded when the selected tasks completed.
+    const all = [...this.nodes.values()].every((n) => !n.eligible || n.state === 'completed');
     const exitCode = this.fatal ? 1 : interrupted ? 130 : all ? 0 : 1;
     const summary: RunSummary = {
       name: this.spec.name,

@@ -6,7 +6,7 @@
  */
 import { BroadcastChannel, parentPort } from 'node:worker_threads';
 import { executeTask } from './execute.js';
-import { ENVELOPE, type ExecOutcome, type MainMessage, type TaskPayload } from './protocol.js';
+import { ENVELOPE, type MainMessage, type TaskPayload } from './protocol.js';
 
 const channels = new Map<string, BroadcastChannel>();
 const handlers = new Map<string, (m: MainMessage) => void>();
@@ -22,11 +22,12 @@ function listen(name: string): void {
   channels.set(name, ch);
 }
 
-export default async function runTask(payload: TaskPayload & { channel: string }): Promise<ExecOutcome> {
+/** The outcome reaches the runner as the task's last parentPort message; piscina's result is unused. */
+export default async function runTask(payload: TaskPayload & { channel: string }): Promise<void> {
   const { channel, ...rest } = payload;
   listen(channel);
   const id = rest.info.id;
-  return executeTask(rest, {
+  await executeTask(rest, {
     post: (msg) => parentPort!.postMessage({ [ENVELOPE]: id, m: msg }),
     onMessage: (handler) => handlers.set(id, handler),
     close: () => handlers.delete(id),
