@@ -7,12 +7,12 @@ import * as tfc from '@tensorflow/tfjs-core';
 import { writeSeries } from '@runner/core/series';
 import { runPlugin, type PluginRun } from '@runner/core/testing';
 import { validateOptions, type UpstreamTask } from '@runner/core';
-import plugin, { type TrainResult } from './index.js';
+import plugin, { type TrainOptions, type TrainResult } from './index.js';
 import { inferenceInputs, loadTrained } from './inference.js';
 import { effectiveOptions } from './run.js';
 import { schema } from './schema.js';
 import { syntheticSeries } from './synthetic.js';
-import { outcome, small, weightsOf } from '../test/helpers.js';
+import { outcome, small, weightsOf, type DeepPartial } from '../test/helpers.js';
 
 const FIXTURES = resolve(fileURLToPath(import.meta.url), '../../test/fixtures');
 type Run = PluginRun<TrainResult>;
@@ -138,8 +138,8 @@ describe('train plugin', () => {
   });
 
   test('early stopping hands over the best epoch: the result metrics are that epoch\'s', async () => {
-    const opts = small({ epochs: 12, optimizer: { sgd: { lr: 0.3 } }, earlyStopping: { patience: 1 }, model: { layers: [{ dense: { units: 32, activation: 'relu' } }, { dense: { units: 1 } }] } });
-    const r = await train(opts);
+    const setup: DeepPartial<TrainOptions> = { epochs: 12, optimizer: { sgd: { lr: 0.3 } }, model: { layers: [{ dense: { units: 32, activation: 'relu' } }, { dense: { units: 1 } }] } };
+    const r = await train(small({ ...setup, earlyStopping: { patience: 1 } }));
     const res = r.result!;
     const history = JSON.parse(readFileSync(res.history, 'utf8')) as Record<string, number[]>;
     expect(res.stoppedEarly).toBe(true);
@@ -150,7 +150,7 @@ describe('train plugin', () => {
     expect(res.model.sha256.final).toBe(res.model.sha256.best);
     expect(r.logs.some((l) => /early stopping after epoch/.test(l.message))).toBe(true);
     // Without restoreBest the final model is the last epoch's, and model/best is still the best one.
-    const last = (await train(small({ ...opts, earlyStopping: { patience: 1, restoreBest: false } }))).result!;
+    const last = (await train(small({ ...setup, earlyStopping: { patience: 1, restoreBest: false } }))).result!;
     expect(last.metrics.val_loss).toBe(history.val_loss![res.epochs - 1]);
     expect(last.model.sha256.best).toBe(res.model.sha256.best);
     expect(last.model.sha256.final).not.toBe(res.model.sha256.best);

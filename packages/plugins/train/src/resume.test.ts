@@ -1,6 +1,6 @@
 import { describe, expect, test } from 'vitest';
 import { testResume } from '@runner/core/testing';
-import plugin, { type TrainResult } from './index.js';
+import plugin from './index.js';
 import { outcome, small } from '../test/helpers.js';
 
 // Interrupt during epochs 2, 3 and 4 of 6 with a checkpoint after every epoch: a crash resumes
@@ -14,7 +14,7 @@ describe.each([
   ['wasm', 'rmsprop'],
 ] as const)('bit-identical resume on %s with %s', (backend, optimizer) => {
   test('crash or cancel, then resume, gives the same weights byte for byte', async () => {
-    const report = await testResume<Record<string, unknown>, TrainResult>(
+    const report = await testResume(
       plugin,
       small({ backend, optimizer: { [optimizer]: { lr: 0.01 } } }),
       { interruptAt, normalize: outcome },

@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { TrainOptions, TrainResult } from '../src/index.js';
 
-type DeepPartial<T> = { [K in keyof T]?: T[K] extends object ? DeepPartial<T[K]> | T[K] : T[K] };
+export type DeepPartial<T> = { [K in keyof T]?: NonNullable<T[K]> extends object ? DeepPartial<NonNullable<T[K]>> : T[K] };
 
 /** A small, fast training setup: 8 features, ~600 training samples, 10 batches per epoch. */
 export function small(over: DeepPartial<TrainOptions> = {}): Partial<TrainOptions> {
