@@ -165,7 +165,12 @@ async function activate(tf: TF, name: ResolvedBackend, gpuAllowGrowth: boolean):
     throw backendUnavailable(`backend ${name} failed to initialise: ${(err as Error).message}`, 'Use another backend (cpu always works).', err);
   }
   if (!ok || tf.getBackend() !== registered) {
-    throw backendUnavailable(`backend ${name} failed to initialise (tfjs kept ${tf.getBackend()})`, 'Use another backend (cpu always works).');
+    throw backendUnavailable(
+      `backend ${name} failed to initialise (tfjs kept ${tf.getBackend()}; its reason is on stderr)`,
+      name === 'webgpu'
+        ? 'Dawn needs a GPU with Vulkan (Linux), Metal or D3D12 drivers; software Vulkan such as llvmpipe lacks features it requires. Or use another backend (cpu always works).'
+        : 'Use another backend (cpu always works).',
+    );
   }
 }
 
