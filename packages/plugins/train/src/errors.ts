@@ -51,8 +51,3 @@ export function optionsInvalid(message: string, hint: string): TrainError {
 export function upstreamMissing(message: string, hint: string): TrainError {
   return new TrainError('TRAIN_UPSTREAM_MISSING', message, { hint });
 }
-
-/** Appends the hint to the message, for places that only show `message`. */
-export function withHint(err: TrainError): string {
-  return err.hint ? `${err.message}. ${err.hint}` : err.message;
-}

@@ -9,7 +9,7 @@ import { pathToFileURL } from 'node:url';
 import type { LayersModel, Optimizer } from './tf-types.js';
 import type { TF } from './backend.js';
 import { modelInvalid, optionsInvalid } from './errors.js';
-import type { LayerKind, LayerSpec, OptimizerSpec, TrainOptions } from './schema.js';
+import type { LayerKind, LayerSpec, OptimizerSpec } from './schema.js';
 
 type Shape = number[];
 
@@ -255,5 +255,3 @@ export function setLearningRate(opt: Optimizer, lr: number): void {
   if (typeof o.setLearningRate === 'function') o.setLearningRate(lr);
   else o.learningRate = lr;
 }
-
-export type ModelSource = Pick<TrainOptions['model'], 'layers' | 'plugin' | 'params'>;

@@ -38,8 +38,6 @@ export type FeatureSpec =
   | { volatility: number | number[] }
   | { volumeZ: number | number[] }
   | { range: number | number[] };
-export const FEATURE_KINDS = ['returns', 'smaRatio', 'emaRatio', 'rsi', 'volatility', 'volumeZ', 'range'] as const;
-export type FeatureKind = (typeof FEATURE_KINDS)[number];
 
 export interface DenseSpec {
   units: number;
