@@ -130,8 +130,7 @@ export async function fetchFile(run: SeriesRun, url: string, headers: Record<str
           st.total = Number.isFinite(len) && len >= 0 ? len : undefined;
         }
         run.bytesTotal = st.total;
-        for await (const chunk of res.body) {
-          const buf = chunk as Buffer;
+        for await (const buf of run.session.http.chunks(res)) {
           let off = 0;
           while (off < buf.length) {
             const { bytesWritten } = await file.write(buf, off, buf.length - off, st.offset + off);

@@ -1,7 +1,9 @@
 /**
  * HTTP for the download plugin: undici 7 (Node 20's own fetch engine, as a library) for its
- * connection pool, per-request header and body-idle timeouts, and streaming bodies. Every
- * failure becomes an {@link AttemptError} that says whether retrying could help.
+ * connection pool and streaming bodies. Every failure becomes an {@link AttemptError} that says
+ * whether retrying could help. The header and body-idle timeouts are timed here with native
+ * timers: undici's own run on a coarse clock (about one second of slack), which is kept only as
+ * a backstop.
  */
 import { Agent, errors as undiciErrors, request, type Dispatcher } from 'undici';
 import { AttemptError, parseRetryAfter } from './retry.js';
@@ -28,8 +30,8 @@ export class HttpClient {
   ) {
     this.agent = new Agent({
       connections: Math.max(1, concurrency),
-      headersTimeout: timeouts.headersMs,
-      bodyTimeout: timeouts.idleMs,
+      headersTimeout: backstop(timeouts.headersMs),
+      bodyTimeout: backstop(timeouts.idleMs),
       connect: { timeout: timeouts.connectMs },
       keepAliveTimeout: 10_000,
     });
@@ -37,11 +39,44 @@ export class HttpClient {
 
   /** Sends a GET; network errors and timeouts become transient AttemptErrors. */
   async get(url: string, headers: Record<string, string>, signal: AbortSignal): Promise<Response> {
+    const timer = new AbortController();
+    const t = setTimeout(() => timer.abort(new AttemptError('network', `no response headers within ${this.timeouts.headersMs} ms (timeouts.headersMs)`, true)), this.timeouts.headersMs);
     try {
-      return await request(url, { method: 'GET', headers, signal, dispatcher: this.agent, headersTimeout: this.timeouts.headersMs, bodyTimeout: this.timeouts.idleMs });
+      return await request(url, {
+        method: 'GET',
+        headers,
+        signal: AbortSignal.any([signal, timer.signal]),
+        dispatcher: this.agent,
+        headersTimeout: backstop(this.timeouts.headersMs),
+        bodyTimeout: backstop(this.timeouts.idleMs),
+      });
     } catch (err) {
       if (signal.aborted) throw signal.reason;
+      if (timer.signal.aborted) throw timer.signal.reason;
       throw this.networkFailure(err);
+    } finally {
+      clearTimeout(t);
+    }
+  }
+
+  /** The body's chunks, failing when none arrives for timeouts.idleMs. */
+  async *chunks(res: Response): AsyncGenerator<Buffer> {
+    const it = res.body[Symbol.asyncIterator]();
+    const ms = this.timeouts.idleMs;
+    for (;;) {
+      let t: NodeJS.Timeout | undefined;
+      const stalled = new Promise<never>((_, reject) => {
+        t = setTimeout(() => reject(new AttemptError('network', `the response body stalled for ${ms} ms (timeouts.idleMs)`, true)), ms);
+      });
+      try {
+        const next = it.next();
+        next.catch(() => {}); // after a stall the body is destroyed and this rejects unobserved
+        const r = (await Promise.race([next, stalled])) as IteratorResult<Buffer>;
+        if (r.done) return;
+        yield r.value;
+      } finally {
+        clearTimeout(t);
+      }
     }
   }
 
@@ -81,6 +116,10 @@ export class HttpClient {
     }
     return new AttemptError('network', reason, transient, hint ? { hint } : {}, { cause: err });
   }
+}
+
+function backstop(ms: number): number {
+  return ms + 5000;
 }
 
 const NETWORK_CODES = new Set(['ECONNRESET', 'ECONNREFUSED', 'EPIPE', 'ETIMEDOUT', 'ECONNABORTED', 'EHOSTUNREACH', 'ENETUNREACH', 'EAI_AGAIN', 'ENOTFOUND']);

@@ -45,12 +45,12 @@ export function checkSeries(symbol: string, input: Frame, o: CheckOptions): Chec
         throw dataError(
           symbol,
           frame.rowRef(i),
-          `time ${iso(t[i]!)} comes before ${iso(t[i - 1]!)} on ${frame.rowRef(i - 1)}; timestamps must increase`,
+          `time ${iso(t[i]!)} comes before ${iso(t[i - 1]!)} on ${shortRef(frame.rowRef(i - 1), frame.rowRef(i))}; timestamps must increase`,
           'If the source lists newest first, set checks.sort: true',
         );
       }
       if (o.duplicates === 'error') {
-        throw dataError(symbol, frame.rowRef(i), `repeats the time ${iso(t[i]!)} of ${frame.rowRef(i - 1)}`, 'Set checks.duplicates to first or last to keep one of them');
+        throw dataError(symbol, frame.rowRef(i), `repeats the time ${iso(t[i]!)} of ${shortRef(frame.rowRef(i - 1), frame.rowRef(i))}`, 'Set checks.duplicates to first or last to keep one of them');
       }
       dropped++;
       if (o.duplicates === 'last') keep[keep.length - 1] = i;
@@ -64,6 +64,12 @@ export function checkSeries(symbol: string, input: Frame, o: CheckOptions): Chec
   }
   const { gaps, samples } = countGaps(frame.time, o.calendar, o.interval);
   return { frame, gaps, gapSamples: samples, dropped, sorted };
+}
+
+/** "line 2 of URL" next to "line 3 of URL" reads as "line 2". */
+function shortRef(ref: string, next: string): string {
+  const k = ref.indexOf(' of ');
+  return k > 0 && next.endsWith(ref.slice(k)) ? ref.slice(0, k) : ref;
 }
 
 function isNonDecreasing(t: Float64Array): boolean {

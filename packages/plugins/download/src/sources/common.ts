@@ -7,9 +7,9 @@ import { parseDate, ymd } from '../time.js';
 /** Reads a whole (small) body, counting its bytes. */
 export async function readBody(res: Response, run: SeriesRun): Promise<Buffer> {
   const chunks: Buffer[] = [];
-  for await (const chunk of res.body) {
-    chunks.push(chunk as Buffer);
-    run.state.bytesFetched += (chunk as Buffer).length;
+  for await (const chunk of run.session.http.chunks(res)) {
+    chunks.push(chunk);
+    run.state.bytesFetched += chunk.length;
   }
   return Buffer.concat(chunks);
 }
