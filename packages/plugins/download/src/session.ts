@@ -107,9 +107,32 @@ export class SeriesRun {
     delete this.state.fetch;
   }
 
+  private pending: Promise<void> | undefined;
+  private commitError: { error: unknown } | undefined;
+
   /** Saves a checkpoint (coalesced with concurrent requests). */
   commit(): Promise<void> {
     return this.session.save();
+  }
+
+  /**
+   * Starts a checkpoint without waiting for it, so fetching goes on while it commits; saves
+   * asked for meanwhile coalesce into the next one. A failed save surfaces on the next call or
+   * at {@link flush}.
+   */
+  commitSoon(): void {
+    if (this.commitError) throw this.commitError.error;
+    const p = this.session.save();
+    this.pending = p;
+    p.catch((error) => {
+      this.commitError ??= { error };
+    });
+  }
+
+  /** Waits for the checkpoints started by {@link commitSoon}. */
+  async flush(): Promise<void> {
+    if (this.pending) await this.pending.catch(() => {});
+    if (this.commitError) throw this.commitError.error;
   }
 
   report(): void {

@@ -29,8 +29,6 @@ export interface PagedSpec {
   describe(k: number): string;
 }
 
-const COMMIT_EVERY_MS = 250;
-
 export async function fetchPages(run: SeriesRun, spec: PagedSpec): Promise<Frame> {
   const { ctx } = run.session;
   const width = 1 + spec.columns.length;
@@ -70,7 +68,6 @@ export async function fetchPages(run: SeriesRun, spec: PagedSpec): Promise<Frame
   if (outer.aborted) onAbort();
   else outer.addEventListener('abort', onAbort, { once: true });
   const signal = controller.signal;
-  let lastCommit = Date.now();
 
   const append = async (k: number, page: Page) => {
     if (page.rows.length !== page.n * width) throw new Error(`${spec.describe(k)}: ${page.rows.length} values for ${page.n} rows of ${width}`);
@@ -90,11 +87,7 @@ export async function fetchPages(run: SeriesRun, spec: PagedSpec): Promise<Frame
     run.rows = st.rows;
     run.totalPages = st.total;
     run.report();
-    const now = Date.now();
-    if (now - lastCommit >= COMMIT_EVERY_MS || st.pages === st.total) {
-      lastCommit = now;
-      await run.commit();
-    }
+    run.commitSoon();
   };
 
   try {
@@ -136,8 +129,10 @@ export async function fetchPages(run: SeriesRun, spec: PagedSpec): Promise<Frame
       inflight.delete(k);
       await append(k, page);
     }
+    await run.flush();
   } catch (err) {
     controller.abort(err);
+    await run.flush().catch(() => {});
     await file.datasync().catch(() => {});
     closed = true;
     await file.close().catch(() => {});
