@@ -32,15 +32,19 @@ export async function runDownload(ctx: TaskContext<DownloadOptions>): Promise<Se
     ctx.log.info(`resuming from checkpoint #${saved.seq} (${saved.type}): ${done} of ${symbols.length} series done`);
   }
   let finished = 0;
+  let last: { step: number; total?: number; message?: string } = { step: 0, total: 1 };
   session.progressOf = () => {
     if (list) return { step: finished, total: symbols.length, message: `${finished}/${symbols.length} series` };
     const run = session.runs.get(symbols[0]!);
-    if (!run) return { step: finished, total: 1 };
-    if (run.totalPages !== undefined) return { step: run.pages, total: run.totalPages, message: `${symbols[0]} page ${run.pages}/${run.totalPages}` };
-    if (run.bytesTotal !== undefined || run.bytesOnDisk > 0) {
-      return { step: run.bytesOnDisk, total: run.bytesTotal, message: `${symbols[0]} ${mb(run.bytesOnDisk)}${run.bytesTotal ? ` of ${mb(run.bytesTotal)}` : ''}` };
+    if (run?.totalPages !== undefined) last = { step: run.pages, total: run.totalPages, message: `${symbols[0]} page ${run.pages}/${run.totalPages}` };
+    else if (run && (run.bytesTotal !== undefined || run.bytesOnDisk > 0)) {
+      last = { step: run.bytesOnDisk, total: run.bytesTotal, message: `${symbols[0]} ${mb(run.bytesOnDisk)}${run.bytesTotal ? ` of ${mb(run.bytesTotal)}` : ''}` };
+    } else if (session.state.series[symbols[0]!]?.done) {
+      // Done: the last figures, complete (or 1 of 1 for sources without pages or bytes).
+      const total = last.total ?? last.step;
+      last = { step: total || 1, total: total || 1, message: `${symbols[0]} done` };
     }
-    return { step: finished, total: 1 };
+    return last;
   };
 
   const results: (SeriesResult | undefined)[] = new Array(symbols.length);
@@ -81,6 +85,7 @@ export async function runDownload(ctx: TaskContext<DownloadOptions>): Promise<Se
     throw fatal.error;
   }
   if (errors.length > 0) await session.save('failure').catch(() => {});
+  else await session.flushSaves();
   await session.close();
   if (errors.length > 0) {
     const first = errors[0]!.error as DownloadError;
@@ -211,13 +216,13 @@ async function downloadSeries(session: Session, source: SourceDriver, key: strin
 }
 
 async function markDone(session: Session, symbol: string, result: SeriesResult): Promise<void> {
-  const run = session.runs.get(symbol);
-  run?.untrack();
-  session.runs.delete(symbol);
+  session.retire(symbol);
   const prev = session.state.series[symbol];
   session.state.series[symbol] = { ...(prev ?? { now: Date.now(), bytesFetched: 0, requests: 0, retries: 0, restarts: 0, changedDuringDownload: false }), done: result };
   delete session.state.series[symbol]!.fetch;
-  await session.save();
+  // Not waited for: the stored file and its manifest already say the series is done, and a
+  // resumed task finds them; this save only spares it the checksum.
+  session.saveSoon();
 }
 
 function resultFromManifest(m: Manifest, paths: SeriesPaths, skipped: boolean): SeriesResult {

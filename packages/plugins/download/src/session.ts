@@ -202,10 +202,39 @@ export class Session {
     return p;
   }
 
+  private background: Promise<void> | undefined;
+  private backgroundError: { error: unknown } | undefined;
+
+  /** Starts a save without waiting for it; a failure surfaces at {@link flushSaves}. */
+  saveSoon(): void {
+    const p = this.save();
+    this.background = p;
+    p.catch((error) => {
+      this.backgroundError ??= { error };
+    });
+  }
+
+  async flushSaves(): Promise<void> {
+    if (this.background) await this.background.catch(() => {});
+    if (this.backgroundError) throw this.backgroundError.error;
+  }
+
+  /** Pages, rows and bytes of the series already finished by this attempt. */
+  readonly finished = { pages: 0, rows: 0, bytes: 0 };
+
+  /** Forgets a finished series' live state, keeping its figures for progress. */
+  retire(symbol: string): void {
+    const run = this.runs.get(symbol);
+    if (!run) return;
+    run.untrack();
+    this.finished.pages += run.pages;
+    this.finished.rows += run.rows;
+    this.finished.bytes += run.state.bytesFetched;
+    this.runs.delete(symbol);
+  }
+
   metrics(): Record<string, number> {
-    let pages = 0;
-    let rows = 0;
-    let bytes = 0;
+    let { pages, rows, bytes } = this.finished;
     for (const r of this.runs.values()) {
       pages += r.pages;
       rows += r.rows;

@@ -21,6 +21,8 @@ export interface FileDownload {
 }
 
 const MIN_COMMIT_BYTES = 16 * 1024;
+/** Files smaller than this are not worth a checkpoint: fetching them again is cheaper. */
+const RESUMABLE_BYTES = 1024 * 1024;
 const COMMIT_EVERY_MS = 1000;
 
 export function parseContentRange(v: string | string[] | undefined): { start: number; end: number; total?: number } | undefined {
@@ -145,6 +147,7 @@ export async function fetchFile(run: SeriesRun, url: string, headers: Record<str
           run.state.bytesFetched += buf.length;
           run.bytesOnDisk = st.offset;
           run.report();
+          if (st.total !== undefined && st.total < RESUMABLE_BYTES) continue;
           const every = Math.max(MIN_COMMIT_BYTES, Math.floor((st.total ?? 0) / 100));
           const now = Date.now();
           if (st.offset - committedAt >= every || (now - committedTime >= COMMIT_EVERY_MS && st.offset > committedAt)) {
@@ -170,7 +173,7 @@ export async function fetchFile(run: SeriesRun, url: string, headers: Record<str
     st.total = st.offset;
     run.bytesTotal = st.offset;
     run.report();
-    await run.commit();
+    if (st.offset >= RESUMABLE_BYTES) await run.commit();
   } catch (err) {
     await run.flush().catch(() => {});
     throw err;

@@ -46,7 +46,9 @@ export function planColumns(symbol: string, where: string, header: string[], o: 
 export function cellNumber(text: string, na: ReadonlySet<string>): number | undefined {
   if (na.has(text)) return NaN;
   const v = Number(text);
-  if (Number.isNaN(v) || text.trim() === '') return undefined;
+  if (Number.isNaN(v)) return undefined;
+  // Number('') and Number('  ') are 0; a blank that is not listed in naValues is no number.
+  if (v === 0 && text.trim() === '') return undefined;
   return v;
 }
 
