@@ -93,7 +93,9 @@ try {
   server.file('/paced.csv', { body: paced, bytesPerSecond: 12 * 1048576 });
   const refetch = await killAndResume(server, paced.length);
   console.log(`\nrefetch after SIGKILL at 50%: runner start on a ${fmt(paced.length / 1048576)} MB file paced at 12 MB/s`);
-  console.log(`  killed at ${fmt(refetch.killedAtPct)}% sent; then sent ${refetch.total} bytes in all for ${paced.length}: ${fmt(refetch.pct, 2)}% fetched again`);
+  console.log(`  killed at ${fmt(refetch.killedAtPct)}% sent; the killed run had received ${fmt(refetch.receivedPct)}%, the rerun resumed at ${fmt(refetch.resumedAtPct)}%`);
+  console.log(`  received before the kill and asked for again: ${fmt(refetch.clientPct, 2)}% of the file`);
+  console.log(`  on the wire (incl. what sat in socket buffers at the kill): ${refetch.total} bytes sent for ${paced.length}: ${fmt(refetch.pct, 2)}% sent twice`);
   console.log(`  second run: resumed with ${refetch.lastRange ?? 'no Range request'} (HTTP ${refetch.lastStatus}); files identical to an uninterrupted download: ${refetch.identical}`);
 
   console.log(`\nRESULT small_series_per_s=${fmt(bestSmall)} large_mb_per_s=${fmt(bestLarge)} refetch_pct=${fmt(refetch.pct, 2)}`);
@@ -154,12 +156,18 @@ async function killAndResume(server, size) {
   first.child.kill('SIGKILL');
   await first.done;
   const killedAt = server.bytesSent('/paced.csv') - before;
+  const partial = spawnSync('find', [join(proj, 'runs'), '-name', '*.download', '-printf', '%s'], { encoding: 'utf8' }).stdout.trim();
+  const received = Number(partial || 0);
   const second = runner(proj);
   if ((await second.done).code !== 0) throw new Error('the resumed run failed');
   const total = server.bytesSent('/paced.csv') - before;
   const last = server.requests('/paced.csv').at(-1);
   const find = (dir) => spawnSync('find', [join(dir, 'data'), '-name', 'PACED.arrow'], { encoding: 'utf8' }).stdout.trim();
+  const resumedAt = Number(/^bytes=(\d+)-$/.exec(last?.range ?? '')?.[1] ?? 0);
   return {
+    receivedPct: (received / size) * 100,
+    resumedAtPct: (resumedAt / size) * 100,
+    clientPct: ((received - resumedAt) / size) * 100,
     killedAtPct: (killedAt / size) * 100,
     total,
     pct: ((total - size) / size) * 100,

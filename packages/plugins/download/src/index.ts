@@ -29,6 +29,24 @@ export default definePlugin<DownloadOptions, SeriesResult | ListResult>({
   // How a download runs (parallelism, retries, timeouts, what to do on a revision) never changes
   // what it stores, so changing these keeps the checkpoint and its partial data.
   resumeSafe: [...OPERATIONAL_OPTIONS, 'onChange'],
+  commands: [
+    {
+      command: 'data [spec]',
+      describe: 'List the series in the data directory (source, symbol, rows, range, size, age); --verify checks their checksums',
+      builder: (y) =>
+        y
+          .positional('spec', { type: 'string', describe: "A job spec: list its dataDir (default: ./data, or --dir)" })
+          .option('dir', { type: 'string', describe: 'The data directory to list' })
+          .option('verify', { type: 'boolean', describe: 'Check every file against the sha256 in its manifest (exit 1 if one differs)' })
+          .option('source', { type: 'string', describe: 'Only this source type, e.g. binance-klines' })
+          .option('symbol', { type: 'string', describe: 'Only symbols matching this pattern (* is a wildcard)' })
+          .option('json', { type: 'boolean', describe: 'Print machine-readable JSON' }),
+      handler: async (args) => {
+        const { dataHandler } = await import('./commands/data.js');
+        await dataHandler(args);
+      },
+    },
+  ],
   async run(ctx) {
     const { runDownload } = await import('./run.js');
     return runDownload(ctx);

@@ -1,4 +1,4 @@
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { runPlugin, type PluginRun, type RunPluginOptions } from '@runner/core/testing';
@@ -40,4 +40,13 @@ export function fileSha(path: string): string {
 /** sha256 of a stored series' values (independent of source options in the file's metadata). */
 export function contentSha(result: { manifest: string }): string {
   return (JSON.parse(readFileSync(result.manifest, 'utf8')) as { contentSha256: string }).contentSha256;
+}
+
+/** Size of the partial download under a run directory's artifacts (what a killed run had received). */
+export function partialBytes(runDir: string): number {
+  const files = readdirSync(join(runDir, 'artifacts'), { recursive: true })
+    .map(String)
+    .filter((f) => f.endsWith('.download'));
+  if (files.length !== 1) throw new Error(`expected one partial download under ${runDir}, found ${files.length}`);
+  return statSync(join(runDir, 'artifacts', files[0]!)).size;
 }

@@ -32,22 +32,28 @@ export class HostRateLimiter {
     return this.intervalMs > 0;
   }
 
-  /** Waits until a request to `host` may go out. Returns the time waited. */
-  async take(host: string, signal: AbortSignal): Promise<number> {
-    if (!this.enabled) return 0;
-    const waitMs = this.db ? await this.reserveShared(host) : this.reserve(this.local, host);
-    if (waitMs > 0) await sleep(waitMs, signal);
-    return waitMs;
+  /**
+   * Waits until a request to `host` may go out. A caller that wakes up well after its slot (its
+   * thread was busy) takes a new one rather than go out in a burst with others that overslept.
+   */
+  async take(host: string, signal: AbortSignal): Promise<void> {
+    if (!this.enabled) return;
+    for (;;) {
+      const slot = this.db ? await this.reserveShared(host) : this.reserve(this.local, host);
+      const wait = slot - Date.now();
+      if (wait > 0) await sleep(wait, signal);
+      if (Date.now() - slot <= this.intervalMs / 4) return;
+    }
   }
 
+  /** Reserves the next slot for `host`; returns its time (epoch ms). */
   private reserve(map: { get(k: string): HostState | undefined; set(k: string, v: HostState): unknown }, host: string): number {
     const now = Date.now();
     const cur = map.get(host);
     const stale = !cur || cur.t !== this.intervalMs || cur.tat > now + 3_600_000;
     const tat = stale ? now : Math.max(cur.tat, now);
-    const allowAt = tat - this.toleranceMs;
     map.set(host, { tat: tat + this.intervalMs, t: this.intervalMs });
-    return Math.max(0, allowAt - now);
+    return Math.max(now, tat - this.toleranceMs);
   }
 
   private async reserveShared(host: string): Promise<number> {

@@ -307,7 +307,18 @@ export class FakeMarketServer {
       sent += n;
       entry.bytes += n;
       if (bps > 0) await sleep((n / bps) * 1000);
-      else if (!ok) await new Promise<void>((r) => res.once('drain', () => r()));
+      // Queue nothing beyond the socket: what is "sent" is then what the kernel took.
+      if (!ok && res.writableNeedDrain && !res.destroyed) {
+        await new Promise<void>((resolve) => {
+          const done = () => {
+            res.off('drain', done);
+            res.off('close', done);
+            resolve();
+          };
+          res.on('drain', done);
+          res.on('close', done);
+        });
+      }
     }
     res.end();
     if (fault && fault.type !== 'drop') rule?.then?.();
