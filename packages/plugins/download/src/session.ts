@@ -6,7 +6,7 @@
  */
 import { join } from 'node:path';
 import type { TaskContext } from '@runner/core';
-import { DownloadError, httpError, isDownloadError, networkError, statusHint } from './errors.js';
+import { httpError, networkError, statusHint } from './errors.js';
 import { HttpClient, statusFailure, type Response } from './http/client.js';
 import { HostRateLimiter } from './http/rate-limit.js';
 import { AttemptError, withRetry } from './http/retry.js';
@@ -363,4 +363,3 @@ function safeDb(ctx: TaskContext<DownloadOptions>) {
   }
 }
 
-export { DownloadError, isDownloadError };

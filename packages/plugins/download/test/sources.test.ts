@@ -1,4 +1,5 @@
 import { readFileSync, writeFileSync } from 'node:fs';
+import { gzipSync } from 'node:zlib';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { readSeries } from '@runner/core/series';
@@ -158,10 +159,24 @@ describe('stooq and http-csv', () => {
     );
     expect(r.outcome).toBe('completed');
     expect(r.result).toMatchObject({ rows: 31, columns: ['time', 'open', 'high', 'low', 'close', 'volume'], gaps: 0 });
+    expect(server.requests('/csv/EURUSD.csv').at(-1)!.path).toBe('/csv/EURUSD.csv?start=2021-03-01&end=2021-03-31');
     const missing = await download({ source: { type: 'http-csv', url: `${server.url}/csv/{symbol}.csv`, headers: { 'x-key': '${env:DL_NOT_SET}' } } }, 'EURUSD');
     expect(missing.error).toMatchObject({ code: 'DOWNLOAD_CONFIG' });
     expect(missing.error!.message).toMatch(/source\.headers\.x-key needs the environment variable DL_NOT_SET, which is not set/);
   });
+});
+
+test('http-csv: gzip (as Content-Encoding or a .gz file), BOM, CRLF, quotes and ; as delimiter', async () => {
+  const text = '\uFEFF"Date";"Close";"Note"\r\n2024-01-01;1.5;"a; b"\r\n2024-01-02;"2.5";"say ""hi"""\r\n';
+  server.file('/enc.csv', { body: gzipSync(text), contentEncoding: 'gzip' });
+  server.file('/file.csv.gz', { body: gzipSync(text), contentType: 'application/gzip' });
+  for (const path of ['/enc.csv', '/file.csv.gz']) {
+    const r = await download({ source: { type: 'http-csv', url: `${server.url}${path}` } }, 'ENC');
+    expect(r.outcome, r.error?.message).toBe('completed');
+    expect(r.result).toMatchObject({ rows: 2, columns: ['time', 'close'] });
+    const s = await readSeries(r.result!.file);
+    expect(Array.from(s.columns.close!)).toEqual([1.5, 2.5]);
+  }
 });
 
 describe('file', () => {

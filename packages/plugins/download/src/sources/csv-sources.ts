@@ -51,7 +51,8 @@ export function httpCsvSource(o: HttpCsvSource): SourceDriver {
       const headers = Object.fromEntries(Object.entries(o.headers).map(([k, v]) => [k.toLowerCase(), expandEnv(v, `source.headers.${k}`)]));
       const shown = redactUrl(url);
       const dl = await fetchFile(run, url, headers);
-      const frame = await parseCsv(symbol, { path: dl.path, encoding: dl.encoding, label: shown }, o);
+      const gz = !dl.encoding && /\.gz$/i.test(new URL(url).pathname);
+      const frame = await parseCsv(symbol, { path: dl.path, encoding: gz ? 'gzip' : dl.encoding, label: shown }, o);
       return { frame, url: shown, etag: dl.etag };
     },
   };

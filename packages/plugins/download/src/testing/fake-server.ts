@@ -51,6 +51,8 @@ export interface StaticFile {
   /** Pace the body; 0 = as fast as possible. @default 0 */
   bytesPerSecond?: number;
   contentType?: string;
+  /** Sent as Content-Encoding (the body must already be encoded). */
+  contentEncoding?: string;
 }
 
 export interface RequestLog {
@@ -253,6 +255,7 @@ export class FakeMarketServer {
     let start = 0;
     let end = body.length;
     const headers: Record<string, string | number> = { 'content-type': file.contentType ?? contentType };
+    if (file.contentEncoding) headers['content-encoding'] = file.contentEncoding;
     if (etag) headers.etag = etag;
     if (status === 200 && file.ranges !== false) headers['accept-ranges'] = 'bytes';
     const range = req.headers.range;
