@@ -12,18 +12,36 @@ const NAMES: RunnerEventName[] = ['run:start', 'task:start', 'task:progress', 't
  * and `type`. Progress is throttled to one line per task per second.
  */
 export class EventLog {
-  private readonly out: WriteStream;
+  private out?: WriteStream;
+  private failed = false;
   private readonly lastProgress = new Map<string, number>();
+  private buffer: string[] = [];
+  private timer?: NodeJS.Timeout;
 
-  constructor(runDir: string, events: EventEmitter<RunnerEvents>) {
-    mkdirSync(runDir, { recursive: true });
-    this.out = createWriteStream(join(runDir, EVENTS_FILE), { flags: 'a' });
-    this.out.on('error', () => {
-      // A full disk must not crash the run; the store is the source of truth.
-    });
+  constructor(
+    private readonly runDir: string,
+    events: EventEmitter<RunnerEvents>,
+  ) {
     for (const name of NAMES) {
       events.on(name, (e: object) => this.write(name, e));
     }
+  }
+
+  /** Opened on the first event, i.e. once the store is open and the run directory exists. */
+  private stream(): WriteStream | undefined {
+    if (!this.out && !this.failed) {
+      try {
+        mkdirSync(this.runDir, { recursive: true });
+        this.out = createWriteStream(join(this.runDir, EVENTS_FILE), { flags: 'a' });
+        this.out.on('error', () => {
+          // A full disk must not crash the run; the store is the source of truth.
+          this.failed = true;
+        });
+      } catch {
+        this.failed = true;
+      }
+    }
+    return this.failed ? undefined : this.out;
   }
 
   private write(type: RunnerEventName, e: object): void {
@@ -35,10 +53,26 @@ export class EventLog {
     } else if (type === 'task:end') {
       this.lastProgress.delete((e as { id: string }).id);
     }
-    this.out.write(JSON.stringify({ time: new Date().toISOString(), type, ...e }) + '\n');
+    this.buffer.push(JSON.stringify({ time: new Date().toISOString(), type, ...e }));
+    if (this.buffer.length >= 512) this.flush();
+    else this.timer ??= setTimeout(() => this.flush(), 200);
+  }
+
+  /** Lines are batched: one write per 200 ms (or 512 events) keeps the main thread free. */
+  private flush(): void {
+    if (this.timer) {
+      clearTimeout(this.timer);
+      this.timer = undefined;
+    }
+    if (this.buffer.length === 0) return;
+    const text = this.buffer.join('\n') + '\n';
+    this.buffer = [];
+    this.stream()?.write(text);
   }
 
   close(): Promise<void> {
-    return new Promise((resolve) => this.out.end(resolve));
+    this.flush();
+    const out = this.out;
+    return out ? new Promise((resolve) => out.end(resolve)) : Promise.resolve();
   }
 }

@@ -19,6 +19,13 @@ export function storeFor(runDir: string): RunStore {
  * that they cross thread and process boundaries intact.
  */
 export async function executeTask(payload: TaskPayload, channel: TaskChannel): Promise<ExecOutcome> {
+  const outcome = await execute(payload, channel);
+  channel.post({ type: 'result', outcome });
+  channel.close();
+  return outcome;
+}
+
+async function execute(payload: TaskPayload, channel: TaskChannel): Promise<ExecOutcome> {
   const controller = new AbortController();
   let flush = () => {};
   channel.post({ type: 'started' });
@@ -41,7 +48,5 @@ export async function executeTask(payload: TaskPayload, channel: TaskChannel): P
   } catch (err) {
     flush();
     return { ok: false, error: serializeError(err), aborted: controller.signal.aborted };
-  } finally {
-    channel.close();
   }
 }

@@ -6,6 +6,9 @@ import type { SerializedError } from '../errors.js';
 import type { LoadedPlugin } from '../plugin/load.js';
 import type { CheckpointInfo, ChildTaskSpec, ProgressUpdate, TaskInfo, UpstreamTask } from '../plugin/types.js';
 
+/** Marks a worker thread's messages to the runner (they share the worker's parentPort). */
+export const ENVELOPE = '__runnerTask';
+
 export interface TaskPayload {
   info: TaskInfo;
   pluginEntry: string;
@@ -31,6 +34,8 @@ export interface TaskPayload {
 
 export type WorkerMessage =
   | { type: 'started' }
+  /** The last message of a task, carrying its outcome (after everything it posted). */
+  | { type: 'result'; outcome: ExecOutcome }
   | { type: 'progress'; update: ProgressUpdate }
   | { type: 'log'; level: 'debug' | 'info' | 'warn' | 'error'; message: string; data?: unknown }
   | { type: 'event'; name: string; data?: unknown }

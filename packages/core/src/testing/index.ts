@@ -89,7 +89,7 @@ const TEST_OWNER_PREFIX = 'testkit:';
  * LMDB store in `dir`. Calling it again with the same `dir` resumes the task, exactly as the
  * runner does after a restart.
  */
-export async function runPlugin<O extends Record<string, unknown>, R>(
+export async function runPlugin<O extends object, R>(
   plugin: PluginDefinition<O, R>,
   options: Partial<O> = {},
   run: RunPluginOptions = {},
@@ -256,7 +256,7 @@ export interface ResumeReport<R> {
  * Asserts that interrupting a plugin (at each given step, by a simulated kill -9 or a cancel) and
  * resuming it gives the same result as an uninterrupted run. Throws with a readable diff when not.
  */
-export async function testResume<O extends Record<string, unknown>, R>(
+export async function testResume<O extends object, R>(
   plugin: PluginDefinition<O, R>,
   options: Partial<O>,
   opts: TestResumeOptions<R> = {},
