@@ -185,6 +185,7 @@ stages:
   // 24 requests at 25/s from three threads: 40 ms apart. Arrival times jitter by the send
   // latency (the first request of a task also opens its connection), so allow 10%.
   expect(at.at(-1)! - at[0]!).toBeGreaterThanOrEqual(23 * 40 * 0.9);
-  for (let i = 0; i + 10 < at.length; i++) expect(at[i + 10]! - at[i]!).toBeGreaterThanOrEqual(10 * 40 - 60);
+  // Arrival times are taken by the test's own busy event loop, so allow 100 ms of noise.
+  for (let i = 0; i + 10 < at.length; i++) expect(at[i + 10]! - at[i]!).toBeGreaterThanOrEqual(10 * 40 - 100);
   expect(existsSync(join(proj, 'data', 'binance-klines'))).toBe(true);
 }, 60_000);

@@ -1,7 +1,7 @@
 /**
- * Single-file downloads that resume. Bytes stream into a partial file; every 1% (at least
+ * Single-file downloads that resume. Bytes stream into a partial file; every 0.5% (at least
  * 16 KiB) or second, the file is fsynced and the checkpoint records the offset with the
- * server's strong ETag. Checkpoints commit in the background, but never more than 3% behind. A retry or a resumed task asks for `Range: bytes=<offset>-` with
+ * server's strong ETag. Checkpoints commit in the background, but never more than 2% behind. A retry or a resumed task asks for `Range: bytes=<offset>-` with
  * `If-Range: <etag>`: a 206 continues the file, a 200 means the server's copy changed (or it
  * ignores ranges) and the download starts over, reported. Without a strong ETag there is no
  * safe way to splice two responses, so the download starts over.
@@ -148,7 +148,7 @@ export async function fetchFile(run: SeriesRun, url: string, headers: Record<str
           run.bytesOnDisk = st.offset;
           run.report();
           if (st.total !== undefined && st.total < RESUMABLE_BYTES) continue;
-          const every = Math.max(MIN_COMMIT_BYTES, Math.floor((st.total ?? 0) / 100));
+          const every = Math.max(MIN_COMMIT_BYTES, Math.floor((st.total ?? 0) / 200));
           const now = Date.now();
           if (st.offset - committedAt >= every || (now - committedTime >= COMMIT_EVERY_MS && st.offset > committedAt)) {
             committedAt = st.offset;
@@ -156,8 +156,8 @@ export async function fetchFile(run: SeriesRun, url: string, headers: Record<str
             run.commitSoon();
           }
           // Checkpoints commit in the background; when the disk or the store falls behind the
-          // network, wait, so that a kill never loses more than about 3% of the file.
-          if (st.offset - durable > 3 * every) {
+          // network, wait, so that a kill loses little more than 2% of the file.
+          if (st.offset - durable > 4 * every) {
             await run.flush();
             durable = snapOffset;
           }
