@@ -24,7 +24,10 @@ export interface PagesState {
   rows: number;
   /** Committed length of the partial file. */
   bytes: number;
-  /** Rows per committed page, to name a bad row by page. */
+  /**
+   * Rows per committed page, run-length encoded as [rows, pages, rows, pages, ...] (most pages
+   * are full), to name a bad row by its page while keeping the checkpoint small.
+   */
   pageRows: number[];
   /** sha256 of the last committed page's rows, to detect a source that changed meanwhile. */
   lastSha?: string;

@@ -80,7 +80,7 @@ export async function fetchPages(run: SeriesRun, spec: PagedSpec): Promise<Frame
     st.bytes += bytes.byteLength;
     st.pages = k + 1;
     st.rows += page.n;
-    st.pageRows.push(page.n);
+    pushRun(st.pageRows, page.n);
     st.lastSha = Session.pageSha(page.rows);
     if (page.total !== undefined) st.total = page.total;
     run.pages = st.pages;
@@ -161,9 +161,11 @@ export async function fetchPages(run: SeriesRun, spec: PagedSpec): Promise<Frame
   }
   const starts: number[] = [];
   let acc = 0;
-  for (const r of st.pageRows) {
-    starts.push(acc);
-    acc += r;
+  for (let i = 0; i < st.pageRows.length; i += 2) {
+    for (let k = 0; k < st.pageRows[i + 1]!; k++) {
+      starts.push(acc);
+      acc += st.pageRows[i]!;
+    }
   }
   const rowRef = (i: number) => {
     let lo = 0;
@@ -176,4 +178,11 @@ export async function fetchPages(run: SeriesRun, spec: PagedSpec): Promise<Frame
     return `${spec.describe(lo)} row ${i - starts[lo]! + 1}`;
   };
   return { time, names: spec.columns, cols, rowRef };
+}
+
+/** Appends one page's row count to a run-length list [rows, pages, ...]. */
+export function pushRun(runs: number[], rows: number): void {
+  const n = runs.length;
+  if (n >= 2 && runs[n - 2] === rows) runs[n - 1] = runs[n - 1]! + 1;
+  else runs.push(rows, 1);
 }
