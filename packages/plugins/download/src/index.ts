@@ -27,8 +27,9 @@ export default definePlugin<DownloadOptions, SeriesResult | ListResult>({
   description: 'Downloads market and macro series (synthetic, file, http-csv, fred, binance-klines, stooq) into Arrow files, with resume, retries and atomic writes.',
   schema: optionsSchema,
   // How a download runs (parallelism, retries, timeouts, what to do on a revision) never changes
-  // what it stores, so changing these keeps the checkpoint and its partial data.
-  resumeSafe: [...OPERATIONAL_OPTIONS, 'onChange'],
+  // what it stores: changing these keeps the checkpoint and its partial data, and does not rerun
+  // a finished download or anything downstream of it.
+  operational: [...OPERATIONAL_OPTIONS, 'onChange'],
   commands: [
     {
       command: 'data [spec]',
