@@ -41,6 +41,7 @@ export class ThreadExecutor {
   private readonly hooks = new Map<string, ExecutorHooks & { resolve(outcome: ExecOutcome): void }>();
 
   constructor(options: { threads: number; maxThreads: number; maxOldGenerationSizeMb?: number }) {
+    this.capacity = options.threads;
     this.pool = new Piscina({
       filename: distFile('worker'),
       minThreads: Math.min(options.threads, options.maxThreads),
@@ -66,21 +67,56 @@ export class ThreadExecutor {
     });
   }
 
+  /**
+   * Tasks handed to piscina at once. Tasks beyond it wait here rather than in piscina's queue, so
+   * piscina never starts more threads than there is work for: on a small machine extra threads
+   * only compete with the runner for the cores. The runner raises it while parents lend their
+   * slots to children (a waiting parent still occupies its thread).
+   */
+  capacity: number;
+  private inPool = 0;
+  private readonly waiting: { id: string; submit: () => void; reject: (err: unknown) => void }[] = [];
+
   start(payload: TaskPayload, hooks: ExecutorHooks): RunningHandle {
     const id = payload.info.id;
     const abort = new AbortController();
+    let submitted = false;
     const done = new Promise<ExecOutcome>((resolve, reject) => {
       this.hooks.set(id, { onMessage: hooks.onMessage, resolve });
-      // The outcome arrives as the worker's last message; piscina only tells of kills and crashes.
-      this.pool.run({ ...payload, channel: this.channelName }, { signal: abort.signal }).catch((err: unknown) => {
-        if (this.hooks.delete(id)) reject(err);
-      });
+      const submit = () => {
+        submitted = true;
+        this.inPool++;
+        // The outcome arrives as the worker's last message; piscina only tells of kills and crashes.
+        this.pool
+          .run({ ...payload, channel: this.channelName }, { signal: abort.signal })
+          .catch((err: unknown) => {
+            if (this.hooks.delete(id)) reject(err);
+          })
+          .finally(() => {
+            this.inPool--;
+            this.drain();
+          });
+      };
+      if (this.inPool < this.capacity) submit();
+      else this.waiting.push({ id, submit, reject });
     });
     return {
       done,
       send: (msg) => this.channel.postMessage({ t: id, m: msg }),
-      kill: () => abort.abort(),
+      kill: () => {
+        if (submitted) return abort.abort();
+        const i = this.waiting.findIndex((w) => w.id === id);
+        if (i < 0) return;
+        const [w] = this.waiting.splice(i, 1);
+        this.hooks.delete(id);
+        w!.reject(Object.assign(new Error('aborted before it started'), { name: 'AbortError' }));
+      },
     };
+  }
+
+  /** Submits waiting tasks while there is capacity. */
+  drain(): void {
+    while (this.inPool < this.capacity && this.waiting.length > 0) this.waiting.shift()!.submit();
   }
 
   async close(): Promise<void> {

@@ -137,6 +137,7 @@ export class Runner {
   private threads?: ThreadExecutor;
   private processes?: ProcessExecutor;
   private kickScheduled = false;
+  private lent = 0;
   private claiming = 0;
   private stopping = false;
   private stopReason = '';
@@ -402,6 +403,15 @@ export class Runner {
     this.checkDone();
   }
 
+  /** Children running on lent slots need threads beyond the pool's slots. */
+  private setLent(delta: number): void {
+    this.lent += delta;
+    if (this.threads) {
+      this.threads.capacity = this.spec.pool.threads + this.lent;
+      this.threads.drain();
+    }
+  }
+
   private takeGpus(n: number): number[] {
     return n > 0 ? this.freeGpus.splice(0, n) : [];
   }
@@ -453,7 +463,10 @@ export class Runner {
     };
     if (child) {
       child.parent.children.add(a);
-      if (child.lend) child.parent.lentTo = a;
+      if (child.lend) {
+        child.parent.lentTo = a;
+        this.setLent(+1);
+      }
     }
     this.active.set(rec.id, a);
     const { payload, resumeFrom } = this.payloadFor(a, node ? node.t.stageDef.options : child!.options);
@@ -698,7 +711,10 @@ export class Runner {
     if (a.child) {
       const parent = a.child.parent;
       parent.children.delete(a);
-      if (parent.lentTo === a) parent.lentTo = undefined;
+      if (parent.lentTo === a) {
+        parent.lentTo = undefined;
+        this.setLent(-1);
+      }
     }
     if (o.state === 'completed') this.avgRunMs = this.avgRunMs === Infinity ? runMs : this.avgRunMs * 0.9 + runMs * 0.1;
     const state = rec?.state ?? o.state;

@@ -178,7 +178,8 @@ export function createTaskContext(payload: TaskPayload, store: RunStore, channel
   takeProgress(): ProgressUpdate | undefined;
 } {
   const { info } = payload;
-  let lastProgressAt = 0;
+  // The first progress message waits an interval too: a short task's progress travels with its outcome.
+  let lastProgressAt = Date.now();
   let pendingProgress: ProgressUpdate | undefined;
   let timer: NodeJS.Timeout | undefined;
   const sendProgress = () => {
