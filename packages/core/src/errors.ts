@@ -212,7 +212,13 @@ export function runLocked(message: string, hint: string): RunnerError {
 export function storeUnwritable(dir: string, cause: unknown): RunnerError {
   const code = (cause as { code?: string })?.code;
   const why =
-    code === 'ENOSPC' ? 'the disk is full' : code === 'EACCES' || code === 'EROFS' || code === 'EPERM' ? 'it is read-only' : String((cause as Error)?.message ?? cause);
+    code === 'ENOSPC'
+      ? 'the disk is full'
+      : code === 'EROFS'
+        ? 'the filesystem is read-only'
+        : code === 'EACCES' || code === 'EPERM'
+          ? 'permission denied (the directory is read-only for this user)'
+          : String((cause as Error)?.message ?? cause);
   return new RunnerError(ErrorCodes.RUNNER_STORE_UNWRITABLE, `cannot write the run store at ${dir}: ${why}`, {
     cause,
     hint:

@@ -28,8 +28,8 @@ export function withJson<T>(y: Argv<T>): Argv<T & { json?: boolean }> {
   return y.option('json', { type: 'boolean', describe: 'Print machine-readable JSON' }) as Argv<T & { json?: boolean }>;
 }
 
-export async function loadSpec(args: SpecArgs, extra: { threads?: number; gpus?: number } = {}): Promise<ResolvedJobSpec> {
-  return loadJobSpec(args.spec, { set: args.set, threads: extra.threads, gpus: extra.gpus });
+export async function loadSpec(args: SpecArgs, extra: { threads?: number; gpus?: number; checkResources?: boolean } = {}): Promise<ResolvedJobSpec> {
+  return loadJobSpec(args.spec, { set: args.set, ...extra });
 }
 
 export function storeExists(spec: ResolvedJobSpec): boolean {

@@ -18,6 +18,8 @@ export interface LoadOptions {
   threads?: number;
   /** Overrides pool.gpus. */
   gpus?: number;
+  /** Check stage resources against this host's capacity (start, validate). */
+  checkResources?: boolean;
   /** Directory relative paths are shown against in messages. Default: process.cwd(). */
   cwd?: string;
 }
@@ -86,8 +88,8 @@ export async function loadJobSpec(specPath: string, options: LoadOptions = {}): 
 
   for (const i of validateSchema(coreSchema, merged)) issues.push(locateIssue(i));
   const spec = merged as unknown as UserJobSpec;
-  const stagesOk = Array.isArray(spec.stages) && spec.stages.every((s) => typeof s === 'object' && s !== null && typeof s.id === 'string' && typeof s.plugin === 'string');
-  if (issues.length > 0 && !stagesOk) throw configInvalid(shown, issues);
+  const isStage = (s: unknown): s is UserStage =>
+    typeof s === 'object' && s !== null && typeof (s as UserStage).id === 'string' && typeof (s as UserStage).plugin === 'string';
 
   // Plugins.
   const searchDirs = [dirname(absSpec), projectRoot, cwd];
@@ -110,14 +112,17 @@ export async function loadJobSpec(specPath: string, options: LoadOptions = {}): 
   }
 
   const stages: ResolvedStage[] = [];
-  const userStages: UserStage[] = stagesOk ? spec.stages : [];
-  const stageIds = userStages.map((s) => s.id);
-  const matrixKeys = Object.keys(spec.matrix ?? {});
+  // Stages too broken to place (no id or plugin) were reported above; check the rest fully.
+  const userStages: UserStage[] = Array.isArray(spec.stages) ? spec.stages : [];
+  const stageIds = userStages.filter(isStage).map((s) => s.id);
+  const matrixKeys = spec.matrix && typeof spec.matrix === 'object' ? Object.keys(spec.matrix) : [];
   const seen = new Set<string>();
   for (const [index, st] of userStages.entries()) {
+    if (!isStage(st)) continue;
     if (seen.has(st.id)) issues.push(locateIssue({ path: ['stages', index, 'id'], message: `duplicate stage id "${st.id}"`, hint: 'Give every stage a unique id.' }));
     seen.add(st.id);
-    for (const [j, need] of (st.needs ?? []).entries()) {
+    const needs = Array.isArray(st.needs) ? st.needs.filter((n): n is string => typeof n === 'string') : [];
+    for (const [j, need] of needs.entries()) {
       if (!stageIds.includes(need)) {
         const guess = closest(need, stageIds);
         issues.push(locateIssue({ path: ['stages', index, 'needs', j], message: `unknown stage "${need}"`, hint: `${guess ? `Did you mean "${guess}"? ` : ''}Stages: ${stageIds.join(', ')}.` }));
@@ -125,7 +130,8 @@ export async function loadJobSpec(specPath: string, options: LoadOptions = {}): 
         issues.push(locateIssue({ path: ['stages', index, 'needs', j], message: 'a stage cannot need itself', hint: 'Remove it from needs.' }));
       }
     }
-    for (const [j, key] of (st.per ?? []).entries()) {
+    const per = Array.isArray(st.per) ? st.per.filter((n): n is string => typeof n === 'string') : undefined;
+    for (const [j, key] of (per ?? []).entries()) {
       if (!matrixKeys.includes(key)) {
         issues.push(locateIssue({ path: ['stages', index, 'per', j], message: `"${key}" is not a matrix key`, hint: `Matrix keys: ${matrixKeys.join(', ') || '(none)'}.` }));
       }
@@ -135,16 +141,17 @@ export async function loadJobSpec(specPath: string, options: LoadOptions = {}): 
     );
     if (!plugin) continue;
     const defaults = (spec.pluginDefaults ?? {})[plugin.name] ?? {};
-    const opts = deepMerge(structuredClone(defaults), st.options ?? {});
+    const opts = deepMerge(structuredClone(isPlainObject(defaults) ? defaults : {}), isPlainObject(st.options) ? st.options : {});
     for (const i of validateSchema(plugin.schema, opts, ['stages', index, 'options'])) {
       // `${params.x}` placeholders are filled per trial (runChild params); their type is checked then.
       if (isPlaceholder(valueAt(opts, i.path.slice(3)))) continue;
       issues.push(locateIssue(i));
     }
-    const pool = spec.pool ?? {};
-    for (const [res, n] of Object.entries(st.resources ?? {})) {
+    const pool = isPlainObject(spec.pool) ? (spec.pool as NonNullable<UserJobSpec['pool']>) : {};
+    const resources = isPlainObject(st.resources) ? (st.resources as Record<string, number>) : {};
+    for (const [res, n] of Object.entries(resources)) {
       const cap = res === 'gpu' ? (pool.gpus ?? 0) : Infinity;
-      if (n > cap) {
+      if (options.checkResources && n > cap) {
         issues.push(
           locateIssue({
             path: ['stages', index, 'resources', res],
@@ -163,17 +170,17 @@ export async function loadJobSpec(specPath: string, options: LoadOptions = {}): 
         index,
         plugin,
         description: st.description,
-        needs: st.needs ?? [],
-        per: st.per ?? matrixKeys,
+        needs,
+        per: per ?? matrixKeys,
         options: deepFreeze(opts),
         retries: deepFreeze(retries),
-        resources: deepFreeze(st.resources ?? {}),
+        resources: deepFreeze(resources),
         isolation,
         timeoutMs: st.timeoutMs,
       }) as ResolvedStage,
     );
   }
-  const cycle = findCycle(userStages);
+  const cycle = findCycle(userStages.filter(isStage));
   if (cycle) issues.push(locateIssue({ path: ['stages'], message: `stages need each other in a cycle: ${cycle.join(' → ')}`, hint: 'Remove one of these needs.' }));
   for (const key of matrixKeys) {
     if (!/^[A-Za-z_][\w-]*$/.test(key) || key === 'cycle') {
@@ -453,7 +460,8 @@ function findCycle(stages: UserStage[]): string[] | undefined {
     if (state.get(id) === 1) return [...stack.slice(stack.indexOf(id)), id];
     state.set(id, 1);
     stack.push(id);
-    for (const n of byId.get(id)?.needs ?? []) {
+    const needs = byId.get(id)?.needs;
+    for (const n of Array.isArray(needs) ? needs : []) {
       if (n === id || !byId.has(n)) continue;
       const c = visit(n);
       if (c) return c;

@@ -33,7 +33,7 @@ export function parseYamlText(text: string, displayName: string): { value: unkno
   const doc = parseDocument(text, { lineCounter, prettyErrors: false, uniqueKeys: true });
   if (doc.errors.length > 0) {
     const issues: ErrorIssue[] = doc.errors.map((e) => {
-      const pos = e.linePos?.[0];
+      const pos = e.linePos?.[0] ?? lineCounter.linePos(e.pos[0]);
       return {
         file: displayName,
         line: pos?.line,

@@ -12,18 +12,34 @@ const NAMES: RunnerEventName[] = ['run:start', 'task:start', 'task:progress', 't
  * and `type`. Progress is throttled to one line per task per second.
  */
 export class EventLog {
-  private readonly out: WriteStream;
+  private out?: WriteStream;
+  private failed = false;
   private readonly lastProgress = new Map<string, number>();
 
-  constructor(runDir: string, events: EventEmitter<RunnerEvents>) {
-    mkdirSync(runDir, { recursive: true });
-    this.out = createWriteStream(join(runDir, EVENTS_FILE), { flags: 'a' });
-    this.out.on('error', () => {
-      // A full disk must not crash the run; the store is the source of truth.
-    });
+  constructor(
+    private readonly runDir: string,
+    events: EventEmitter<RunnerEvents>,
+  ) {
     for (const name of NAMES) {
       events.on(name, (e: object) => this.write(name, e));
     }
+  }
+
+  /** Opened on the first event, i.e. once the store is open and the run directory exists. */
+  private stream(): WriteStream | undefined {
+    if (!this.out && !this.failed) {
+      try {
+        mkdirSync(this.runDir, { recursive: true });
+        this.out = createWriteStream(join(this.runDir, EVENTS_FILE), { flags: 'a' });
+        this.out.on('error', () => {
+          // A full disk must not crash the run; the store is the source of truth.
+          this.failed = true;
+        });
+      } catch {
+        this.failed = true;
+      }
+    }
+    return this.failed ? undefined : this.out;
   }
 
   private write(type: RunnerEventName, e: object): void {
@@ -35,10 +51,11 @@ export class EventLog {
     } else if (type === 'task:end') {
       this.lastProgress.delete((e as { id: string }).id);
     }
-    this.out.write(JSON.stringify({ time: new Date().toISOString(), type, ...e }) + '\n');
+    this.stream()?.write(JSON.stringify({ time: new Date().toISOString(), type, ...e }) + '\n');
   }
 
   close(): Promise<void> {
-    return new Promise((resolve) => this.out.end(resolve));
+    const out = this.out;
+    return out ? new Promise((resolve) => out.end(resolve)) : Promise.resolve();
   }
 }

@@ -11,6 +11,7 @@ import {
   isRunnerError,
   pluginFailed,
   serializeError,
+  storeUnwritable,
   taskAborted,
   taskTimeout,
   type SerializedError,
@@ -87,6 +88,8 @@ interface Active {
   timers: NodeJS.Timeout[];
   /** Holds one of the pool's slots (false when running on a slot lent by its parent). */
   ownSlot: boolean;
+  /** Its outcome is being recorded; no more cancels. */
+  settled?: boolean;
   /** The child currently running on this task's slot. */
   lentTo?: Active;
   gpus: number[];
@@ -583,7 +586,7 @@ export class Runner {
 
   /** Cooperative first: the plugin's signal fires; after the grace period the thread is stopped. */
   private requestCancel(a: Active, kind: 'cancel' | 'interrupt' | 'timeout', reason: string): void {
-    if (a.cancelKind) return;
+    if (a.cancelKind || a.settled) return;
     a.cancelKind = kind;
     a.cancelReason = reason;
     for (const c of a.children) this.requestCancel(c, kind, `parent ${a.id}: ${reason}`);
@@ -606,12 +609,17 @@ export class Runner {
 
   private async settle(a: Active, outcome: ExecOutcome): Promise<void> {
     this.settling++;
+    a.settled = true;
     for (const t of a.timers) clearTimeout(t);
     const runMs = Date.now() - a.startedAt;
     const rec = a.record;
     let o: TaskOutcome;
     if (outcome.ok) {
       o = { state: 'completed', result: outcome.result, runMs };
+    } else if (isEnvironmentFull(outcome.error)) {
+      // Not the task's fault: stop the run, keep the task pending, continue once space is freed.
+      o = { state: 'pending', runMs, note: `stopped: ${outcome.error.message}; resumes from its last checkpoint` };
+      this.onStoreError(Object.assign(new Error(outcome.error.message), { code: 'ENOSPC' }));
     } else if (a.cancelKind === 'interrupt') {
       o = { state: 'pending', runMs, note: `${a.cancelReason}; resumes from its last checkpoint` };
     } else if (a.cancelKind === 'cancel') {
@@ -820,7 +828,7 @@ export class Runner {
 
   private onStoreError(err: unknown): void {
     if (this.fatal) return;
-    const e = isRunnerError(err) ? err : Object.assign(new Error(`the run store failed: ${(err as Error)?.message ?? err}`), { code: 'RUNNER_STORE_UNWRITABLE', cause: err });
+    const e = isRunnerError(err) ? err : storeUnwritable(this.spec.runDir, err);
     this.fatal = serializeError(e);
     this.log('error', `${this.fatal.message}. Stopping; nothing committed is lost.`);
     this.interrupt('store error');
@@ -895,6 +903,17 @@ export class Runner {
   private log(level: 'info' | 'warn' | 'error', message: string): void {
     this.events.emit('run:log', { level, message });
   }
+}
+
+const FULL = ['ENOSPC', 'EDQUOT', 'EROFS'];
+
+/** Out of disk space or quota, or a read-only filesystem: the run cannot go on, whatever the task. */
+function isEnvironmentFull(e: SerializedError): boolean {
+  for (let x: SerializedError | undefined = e; x; x = x.cause) {
+    if (x.code && FULL.includes(x.code)) return true;
+    if (/\b(ENOSPC|EDQUOT|EROFS)\b/.test(x.message)) return true;
+  }
+  return false;
 }
 
 function wrapCause(e: SerializedError): Error {

@@ -27,7 +27,7 @@ export const startCommand: CommandModule<object, StartArgs> = {
       .example('$0 start configs/quickstart.yaml', 'Run (or continue) the quick start')
       .example('$0 start job.yaml --threads 4 --set stages.train.options.epochs=150', 'Override values for this run') as never,
   handler: async (args) => {
-    const spec = await loadSpec(args, { threads: args.threads, gpus: args.gpus });
+    const spec = await loadSpec(args, { threads: args.threads, gpus: args.gpus, checkResources: true });
     const runner = new Runner(spec, { only: args.only });
     const verbosity: Verbosity = args.quiet ? 'quiet' : args.verbose ? 'verbose' : 'normal';
     const display = new Display(runner.events, verbosity, { tty: args.plain ? false : undefined });

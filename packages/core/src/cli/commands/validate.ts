@@ -8,7 +8,7 @@ export const validateCommand: CommandModule<object, SpecArgs & { gpus?: number }
   describe: 'Check a job spec and show the tasks it expands to, without running anything',
   builder: (y) => withJson(withSpec(y)).option('gpus', { type: 'number', describe: 'GPUs on this host (checks resources)' }).example('$0 validate configs/demo.yaml', '') as never,
   handler: async (args) => {
-    const spec = await loadSpec(args, { gpus: args.gpus });
+    const spec = await loadSpec(args, { gpus: args.gpus, checkResources: true });
     const plan = planRun(spec);
     if (args.json) {
       printJson({
