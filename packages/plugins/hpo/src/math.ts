@@ -170,8 +170,16 @@ function logDiff(p: number, q: number): number {
 
 /** log of the standard normal mass on [a, b] (a ≤ b), stable in both tails. */
 export function logGaussMass(a: number, b: number): number {
-  if (b <= 0) return a === -Infinity ? logNdtr(b) : logDiff(logNdtr(b), logNdtr(a));
-  if (a > 0) return b === Infinity ? logNdtr(-a) : logDiff(logNdtr(-a), logNdtr(-b));
+  // Both ends beyond 8.3σ: the mass is 1 to double precision.
+  if (a < -8.3 && b > 8.3) return 0;
+  if (b <= 0) {
+    // Left tail: the plain difference is exact enough unless it underflows or cancels.
+    const pb = ndtr(b);
+    const pa = ndtr(a);
+    if (pb > 1e-280 && pb - pa > 1e-8 * pb) return Math.log(pb - pa);
+    return a === -Infinity ? logNdtr(b) : logDiff(logNdtr(b), logNdtr(a));
+  }
+  if (a > 0) return logGaussMass(-b, -a);
   return Math.log1p(-ndtr(a) - ndtr(-b));
 }
 

@@ -591,6 +591,8 @@ export class Study {
   }
 
   private metaDirty = false;
+  /** Spaces already normalised and checked against the study's distributions. */
+  private readonly checkedSpaces = new WeakSet<Space>();
 
   /** Waits until every write so far is committed. */
   async flush(): Promise<void> {
@@ -675,13 +677,17 @@ export class Study {
 
   /**
    * Starts the next trial: a waiting one (retry, enqueued, warm start) if any, else a new one.
-   * With a space, every parameter is sampled now (and stored before this resolves); without one,
-   * parameters are sampled as the objective suggests them.
+   * With a space (given here or to createStudy), every parameter is sampled now and stored before
+   * this resolves; without one, parameters are sampled as the objective suggests them.
    */
-  async ask(space?: Space | SpaceConfig): Promise<Trial> {
+  async ask(spaceArg?: Space | SpaceConfig): Promise<Trial> {
     this.checkWrites();
-    const fixed = space ? toSpace(space) : undefined;
-    if (fixed) for (const [n, d] of Object.entries(fixed)) this.checkDistribution(n, d);
+    const space = spaceArg ?? this.meta.space;
+    const fixed = space === undefined ? undefined : this.checkedSpaces.has(space as Space) ? (space as Space) : toSpace(space);
+    if (fixed && !this.checkedSpaces.has(fixed)) {
+      for (const [n, d] of Object.entries(fixed)) this.checkDistribution(n, d);
+      this.checkedSpaces.add(fixed);
+    }
     const now = Date.now();
     const fromWaiting = this.waiting.length > 0;
     const number = fromWaiting ? this.waiting.shift()! : this.st.next;

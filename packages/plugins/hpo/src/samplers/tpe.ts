@@ -118,11 +118,17 @@ class ParzenEstimator {
   readonly cum: Float64Array;
   readonly mus: (Float64Array | undefined)[] = [];
   readonly sigmas: (Float64Array | undefined)[] = [];
+  readonly invSig: (Float64Array | undefined)[] = [];
   /** log of each component's mass inside the bounds. */
   readonly logZ: (Float64Array | undefined)[] = [];
   /** Observed choice per component (-1 for the prior) and the two log-probabilities of a row. */
   readonly catObs: (Int32Array | undefined)[] = [];
   readonly catLog: ({ hit: number; miss: number; prior: number } | undefined)[] = [];
+  /**
+   * Grid parameters: the distinct (μ, σ) pairs (observations repeat on a grid) and each
+   * component's pair, so that interval masses are computed once per pair.
+   */
+  readonly uniq: ({ index: Int32Array; mu: Float64Array; sig: Float64Array; logZ: Float64Array } | undefined)[] = [];
 
   /** `obs[p]` holds the transformed observations of parameter p, oldest first. */
   constructor(
@@ -164,7 +170,9 @@ class ParzenEstimator {
         this.catLog.push({ hit: Math.log((value + 1) / norm), miss: Math.log(value / norm), prior: Math.log(1 / p.C) });
         this.mus.push(undefined);
         this.sigmas.push(undefined);
+        this.invSig.push(undefined);
         this.logZ.push(undefined);
+        this.uniq.push(undefined);
         continue;
       }
       const mus = new Float64Array(this.J);
@@ -175,9 +183,7 @@ class ParzenEstimator {
       if (o.multivariate) {
         sig.fill(sigma0 * range);
       } else {
-        const idx = new Int32Array(this.J);
-        for (let j = 0; j < this.J; j++) idx[j] = j;
-        idx.sort((a, b) => mus[a]! - mus[b]! || a - b);
+        const idx = argsort(mus);
         const L = this.J + 2;
         const s = new Float64Array(L);
         s[0] = p.low;
@@ -196,13 +202,40 @@ class ParzenEstimator {
       const minS = o.considerMagicClip ? range / Math.min(100, 1 + this.J) : EPS;
       for (let j = 0; j < this.J; j++) sig[j] = Math.min(maxS, Math.max(minS, sig[j]!));
       if (prior) sig[m] = range;
-      const logZ = new Float64Array(this.J);
-      for (let j = 0; j < this.J; j++) logZ[j] = logGaussMass((p.low - mus[j]!) / sig[j]!, (p.high - mus[j]!) / sig[j]!);
       this.mus.push(mus);
       this.sigmas.push(sig);
-      this.logZ.push(logZ);
+      const inv = new Float64Array(this.J);
+      for (let j = 0; j < this.J; j++) inv[j] = 1 / sig[j]!;
+      this.invSig.push(inv);
       this.catObs.push(undefined);
       this.catLog.push(undefined);
+      if (p.q > 0) {
+        const index = new Int32Array(this.J);
+        const byMu = new Map<number, Map<number, number>>();
+        const um: number[] = [];
+        const us: number[] = [];
+        for (let j = 0; j < this.J; j++) {
+          let bySig = byMu.get(mus[j]!);
+          if (!bySig) byMu.set(mus[j]!, (bySig = new Map()));
+          let u = bySig.get(sig[j]!);
+          if (u === undefined) {
+            u = um.length;
+            bySig.set(sig[j]!, u);
+            um.push(mus[j]!);
+            us.push(sig[j]!);
+          }
+          index[j] = u;
+        }
+        const lz = new Float64Array(um.length);
+        for (let u = 0; u < um.length; u++) lz[u] = logGaussMass((p.low - um[u]!) / us[u]!, (p.high - um[u]!) / us[u]!);
+        this.uniq.push({ index, mu: Float64Array.from(um), sig: Float64Array.from(us), logZ: lz });
+        this.logZ.push(undefined);
+      } else {
+        const logZ = new Float64Array(this.J);
+        for (let j = 0; j < this.J; j++) logZ[j] = logGaussMass((p.low - mus[j]!) / sig[j]!, (p.high - mus[j]!) / sig[j]!);
+        this.logZ.push(logZ);
+        this.uniq.push(undefined);
+      }
     }
   }
 
@@ -282,25 +315,28 @@ class ParzenEstimator {
         const sig = this.sigmas[pi]!;
         if (p.q > 0) {
           const cache = gridCache[pi]!;
+          const uq = this.uniq[pi]!;
           let t = cache.get(xv);
           if (!t) {
-            t = new Float64Array(J);
+            const U = uq.mu.length;
+            t = new Float64Array(U);
             const x = p.log ? Math.log(xv) : xv;
             const lb = Math.max(x - 0.5 * p.q, p.low);
             const ub = Math.min(x + 0.5 * p.q, p.high);
-            const lz = this.logZ[pi]!;
-            for (let j = 0; j < J; j++) {
-              const inv = 1 / sig[j]!;
-              t[j] = logGaussMass((lb - mus[j]!) * inv, (ub - mus[j]!) * inv) - lz[j]!;
+            for (let u = 0; u < U; u++) {
+              const inv = 1 / uq.sig[u]!;
+              t[u] = logGaussMass((lb - uq.mu[u]!) * inv, (ub - uq.mu[u]!) * inv) - uq.logZ[u]!;
             }
             cache.set(xv, t);
           }
-          for (let j = 0; j < J; j++) acc[j]! += t[j]!;
+          const index = uq.index;
+          for (let j = 0; j < J; j++) acc[j]! += t[index[j]!]!;
           continue;
         }
         const x = p.log ? Math.log(xv) : xv;
+        const inv = this.invSig[pi]!;
         for (let j = 0; j < J; j++) {
-          const z = (x - mus[j]!) / sig[j]!;
+          const z = (x - mus[j]!) * inv[j]!;
           acc[j]! -= 0.5 * z * z;
         }
       }
@@ -310,12 +346,37 @@ class ParzenEstimator {
         out[s] = -Infinity;
         continue;
       }
+      // Components more than e^40 below the largest cannot change the sum in double precision.
+      const floor = max - 40;
       let sum = 0;
-      for (let j = 0; j < J; j++) sum += Math.exp(acc[j]! - max);
+      for (let j = 0; j < J; j++) {
+        const a = acc[j]!;
+        if (a > floor) sum += Math.exp(a - max);
+      }
       out[s] = Math.log(sum) + max;
     }
     return out;
   }
+}
+
+/** Stable argsort of a Float64Array (ties keep index order), via a native sort of the values. */
+function argsort(v: Float64Array): Int32Array {
+  const n = v.length;
+  const sorted = Float64Array.from(v).sort();
+  const taken = new Int32Array(n);
+  const out = new Int32Array(n);
+  for (let j = 0; j < n; j++) {
+    const x = v[j]!;
+    let lo = 0;
+    let hi = n;
+    while (lo < hi) {
+      const mid = (lo + hi) >>> 1;
+      if (sorted[mid]! < x) lo = mid + 1;
+      else hi = mid;
+    }
+    out[lo + taken[lo]!++] = j;
+  }
+  return out;
 }
 
 function searchCum(cum: Float64Array, u: number): number {
