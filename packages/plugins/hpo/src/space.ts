@@ -130,7 +130,7 @@ export function parseSpace(config: SpaceConfig): { space: Space; issues: SpaceIs
     let d: Distribution;
     if (kind === 'choice') {
       d = { type: 'categorical', choices: p.choice! };
-      if (p.log !== undefined || p.step !== undefined) issues.push({ path: [name], message: 'log and step apply to float and int, not to choice' });
+      if (p.log === true || p.step !== undefined) issues.push({ path: [name], message: 'log and step apply to float and int, not to choice' });
     } else {
       const range = p[kind];
       if (!Array.isArray(range) || range.length !== 2) {

@@ -8,7 +8,8 @@ import { join } from 'node:path';
 import type { PluginCommand } from '@runner/core';
 import { describeDistribution, type ParamValue } from '../space.js';
 import { readStudy, type StoredStudy } from '../storage.js';
-import type { StudyStorage, TrialRecord } from '../types.js';
+import type { TrialRecord } from '../types.js';
+import { runStudies } from '../run-store.js';
 import { sessionAlive } from '../session.js';
 
 interface StudyArgs {
@@ -21,9 +22,6 @@ interface StudyArgs {
   limit?: number;
   sort?: 'number' | 'value';
 }
-
-/** The name of the database `ctx.db('studies')` of the hpo plugin opens in the run store. */
-const STUDIES_DB = 'plugin:hpo:studies';
 
 export const studyCommand: PluginCommand = {
   command: 'study <spec> [pattern]',
@@ -86,7 +84,7 @@ async function showStudies(args: StudyArgs): Promise<void> {
         });
       }
     }
-    const storage = store ? openStudies(store) : undefined;
+    const storage = store ? runStudies(store) : undefined;
     const found: Found[] = matched.map((t) => {
       const stage = hpoStages.find((s) => s.id === t.stage)!;
       const options = stage.options as Record<string, unknown>;
@@ -109,23 +107,6 @@ async function showStudies(args: StudyArgs): Promise<void> {
   } finally {
     await store?.close();
   }
-}
-
-/** The hpo plugin's private database in the run store, read-only. */
-function openStudies(store: { env: { openDB(o: { name: string }): unknown } }): StudyStorage | undefined {
-  let db: { get(k: unknown): unknown; getRange(o: object): Iterable<{ key: unknown; value: unknown }> };
-  try {
-    db = store.env.openDB({ name: STUDIES_DB, encoder: { moreTypes: true } } as { name: string }) as typeof db;
-  } catch {
-    return undefined;
-  }
-  return {
-    get: <T>(k: unknown) => db.get(k) as T | undefined,
-    *range<T>(o = {}) {
-      for (const e of db.getRange(o)) yield e as { key: never; value: T };
-    },
-    transaction: () => Promise.reject(new Error('read-only')),
-  } as StudyStorage;
 }
 
 type Format = typeof import('@runner/core').format;
