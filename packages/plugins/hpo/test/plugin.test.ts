@@ -7,7 +7,7 @@ import { loadJobSpec } from '@runner/core';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { tempProject } from '../../../../test/helpers/cli.js';
-import { readRun, runSpec, spec, trace } from './helpers.js';
+import { OBJECTIVE, readRun, runSpec, spec, trace } from './helpers.js';
 import { lossOf } from './fixtures/objective.mjs';
 
 const SPACE = { x: { float: [-1, 1] }, y: { float: [-1, 1] }, act: { choice: ['relu', 'tanh'] } };
@@ -95,6 +95,15 @@ describe('hpo stage', () => {
     expect((again.tasks.get('train/symbol=A/cycle=2')!.result as any).params).toEqual((hpoRecord.result as any).bestParams);
     expect(again.tasks.get('hpo/symbol=A/cycle=2')).toEqual(hpoRecord);
     expect(JSON.stringify([again.study('hpo/symbol=A/cycle=1'), again.study('hpo/symbol=A/cycle=2')])).toBe(studiesBefore);
+  });
+
+  test('the objective can be a plugin given by path instead of a stage', async () => {
+    const dir = tempProject({ 'job.yaml': spec({ hpo: { trials: 3, sampler: { type: 'random', seed: 1 }, space: SPACE, objective: { plugin: OBJECTIVE, options: { epochs: 2 } } } }) });
+    expect((await runSpec(dir)).exitCode).toBe(0);
+    const run = readRun(dir);
+    const child = run.tasks.get('hpo/symbol=A/cycle=1/trial=0')!;
+    expect(child.plugin).toBe('objective');
+    expect(run.study('hpo/symbol=A/cycle=1')!.trials.map((t) => t.steps)).toEqual([[1, 2], [1, 2], [1, 2]]);
   });
 
   test('parallel trials ≥ threads with several hpo tasks in flight: nothing deadlocks', async () => {
