@@ -24,6 +24,11 @@ export class History {
   stepKey = new Float64Array(this.cap);
   /** Trial number (negative for warm-start rows, which come first). */
   order = new Float64Array(this.cap);
+  /** Per column: its non-NaN rows ordered by (value, row), kept up to date as rows arrive. */
+  sorted: Int32Array[] = [];
+  sortedLen: number[] = [];
+  /** Changes with every added row (samplers cache per-ask work on it). */
+  version = 0;
 
   /** The column of `name`, created (all NaN) on first use. */
   column(name: string, dist: Distribution): number {
@@ -34,6 +39,8 @@ export class History {
       this.names.push(name);
       this.dists.push(dist);
       this.cols.push(new Float64Array(this.cap).fill(NaN));
+      this.sorted.push(new Int32Array(this.cap));
+      this.sortedLen.push(0);
     }
     return c;
   }
@@ -52,15 +59,38 @@ export class History {
       this.score.copyWithin(at + 1, at, this.n);
       this.stepKey.copyWithin(at + 1, at, this.n);
       this.order.copyWithin(at + 1, at, this.n);
+      // Rows at and after `at` moved down by one.
+      for (let c = 0; c < this.sorted.length; c++) {
+        const srt = this.sorted[c]!;
+        for (let k = 0; k < this.sortedLen[c]!; k++) if (srt[k]! >= at) srt[k]!++;
+      }
     }
     for (let c = 0; c < this.cols.length; c++) {
-      const v = typeof values === 'function' ? values(c) : values.get(c);
-      this.cols[c]![at] = v === undefined ? NaN : v;
+      const raw = typeof values === 'function' ? values(c) : values.get(c);
+      const v = raw === undefined ? NaN : raw;
+      const col = this.cols[c]!;
+      col[at] = v;
+      if (Number.isNaN(v)) continue;
+      // Insert `at` into the column's order, after equal values of earlier rows.
+      const srt = this.sorted[c]!;
+      const len = this.sortedLen[c]!;
+      let lo = 0;
+      let hi = len;
+      while (lo < hi) {
+        const mid = (lo + hi) >>> 1;
+        const r = srt[mid]!;
+        if (col[r]! < v || (col[r] === v && r < at)) lo = mid + 1;
+        else hi = mid;
+      }
+      srt.copyWithin(lo + 1, lo, len);
+      srt[lo] = at;
+      this.sortedLen[c] = len + 1;
     }
     this.score[at] = score;
     this.stepKey[at] = stepKey;
     this.order[at] = order;
     this.n++;
+    this.version++;
   }
 
   private grow(): void {
@@ -72,6 +102,11 @@ export class History {
       return b;
     };
     this.cols = this.cols.map((c) => g(c, NaN));
+    this.sorted = this.sorted.map((a) => {
+      const b = new Int32Array(cap);
+      b.set(a);
+      return b;
+    });
     this.score = g(this.score);
     this.stepKey = g(this.stepKey);
     this.order = g(this.order);

@@ -7,9 +7,37 @@ export const keys = {
   state: (key: string) => ['state', key] as const,
   trial: (key: string, n: number) => ['trial', key, n] as const,
   session: (key: string, id: string) => ['session', key, id] as const,
+  /** Trials WAITING or RUNNING: what a re-opened study must look at besides its history. */
+  live: (key: string, n: number) => ['live', key, n] as const,
+  /** The sampler's history, appended in chunks of {@link HIST_CHUNK} finished trials. */
+  hist: (key: string, chunk: number) => ['hist', key, chunk] as const,
   /** Warm-start index: `<stage>/<cell>` and cycle → study name (written by the hpo stage). */
   cell: (cell: string, cycle: number) => ['cell', cell, cycle] as const,
 };
+
+/** Finished trials per history chunk: a chunk is rewritten as trials finish, so a write stays small. */
+export const HIST_CHUNK = 64;
+
+/**
+ * Finished trials in the order they finished, as the samplers see them: trial number, signed
+ * score (lower is better), rank key (complete or pruned at a step) and each parameter's internal
+ * value, in typed arrays of {@link HIST_CHUNK} rows.
+ */
+export interface HistChunk {
+  n: number;
+  order: Float64Array;
+  score: Float64Array;
+  stepKey: Float64Array;
+  cols: Record<string, Float64Array>;
+}
+
+export function emptyChunk(): HistChunk {
+  return { n: 0, order: new Float64Array(HIST_CHUNK), score: new Float64Array(HIST_CHUNK), stepKey: new Float64Array(HIST_CHUNK), cols: {} };
+}
+
+export function copyChunk(c: HistChunk): HistChunk {
+  return { n: c.n, order: c.order.slice(), score: c.score.slice(), stepKey: c.stepKey.slice(), cols: Object.fromEntries(Object.entries(c.cols).map(([k, v]) => [k, v.slice()])) };
+}
 
 /** The pointer from a study name to its current generation. */
 export interface NameRecord {
@@ -71,6 +99,20 @@ const HIGH = '\uffff';
 export function readTrials(storage: StudyStorage, key: string): TrialRecord[] {
   const out: TrialRecord[] = [];
   for (const { value } of storage.range<TrialRecord>({ start: ['trial', key, -1], end: ['trial', key, HIGH] })) out.push(value);
+  return out;
+}
+
+/** The history chunks of a study, in order. */
+export function readHistory(storage: StudyStorage, key: string): HistChunk[] {
+  const out: HistChunk[] = [];
+  for (const { value } of storage.range<HistChunk>({ start: ['hist', key, -1], end: ['hist', key, HIGH] })) out.push(value);
+  return out;
+}
+
+/** Numbers of the study's WAITING and RUNNING trials. */
+export function readLive(storage: StudyStorage, key: string): number[] {
+  const out: number[] = [];
+  for (const { key: k } of storage.range({ start: ['live', key, -1], end: ['live', key, HIGH] })) out.push(Number((k as Part[])[2]));
   return out;
 }
 

@@ -289,7 +289,7 @@ describe('studies', () => {
     });
     const early = perTrial.get(10)!;
     const late = perTrial.get(399)!;
-    expect(early.puts).toBe(3); // ask: trial + state; tell: trial
+    expect(early.puts).toBe(5); // ask: trial, state, live index; tell: trial, history chunk
     expect(late.puts).toBe(early.puts);
     expect(late.bytes).toBeLessThan(early.bytes * 1.2);
   });

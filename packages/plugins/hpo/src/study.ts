@@ -26,7 +26,7 @@
 import { randomBytes } from 'node:crypto';
 import { HpoError, isTrialPruned, TrialPruned } from './errors.js';
 import { COMPLETE_STEP_KEY, History } from './history.js';
-import { PrunerStats, type Pruner, type PrunableTrial } from './pruners/index.js';
+import { NopPruner, PrunerStats, type Pruner, type PrunableTrial } from './pruners/index.js';
 import { createPruner } from './pruners/create.js';
 import { Rng } from './rng.js';
 import { createSampler, samplerHash, type Sampler, type SamplingContext } from './samplers/index.js';
@@ -53,7 +53,20 @@ import {
   type Space,
   type SpaceConfig,
 } from './space.js';
-import { keys, memoryStorage, readSessions, readStudy, readTrials, type NameRecord } from './storage.js';
+import {
+  copyChunk,
+  emptyChunk,
+  HIST_CHUNK,
+  keys,
+  memoryStorage,
+  readHistory,
+  readLive,
+  readSessions,
+  readStudy,
+  readTrials,
+  type HistChunk,
+  type NameRecord,
+} from './storage.js';
 import type {
   Direction,
   FrozenTrial,
@@ -252,8 +265,12 @@ export class Study {
   readonly storage: StudyStorage;
   private meta!: StudyMeta;
   private st!: StudyState;
-  private records: (TrialRecord | undefined)[] = [];
+  /** Trials loaded or touched by this session (all of them once `allLoaded`). */
+  private readonly records = new Map<number, TrialRecord>();
+  private allLoaded = false;
   private readonly history = new History();
+  /** The history chunk being appended to, and its index. */
+  private histLog: { chunk: number; cur: HistChunk } = { chunk: 0, cur: emptyChunk() };
   private readonly live = new Map<number, Trial>();
   private waiting: number[] = [];
   private counters = { complete: 0, pruned: 0, failed: 0 };
@@ -352,7 +369,10 @@ export class Study {
     this.stats.state = { ...(this.st.pruner ?? {}) };
 
     this.loadWarmHistory();
-    await this.loadTrials(o);
+    this.loadHistory();
+    await this.loadLive(o);
+    // Pruners compare with the intermediate values of completed trials: those live in the trial records.
+    if (!(this.pruner instanceof NopPruner)) this.loadAllRecords(true);
     await this.storage.transaction((tx) => {
       tx.put(keys.session(meta!.key, this.session.id), this.session);
       tx.put(keys.state(meta!.key), this.st);
@@ -379,7 +399,7 @@ export class Study {
       ...(space ? { space, spaceHash: spaceHash(space) } : {}),
       ...(previous ? { previous: previous.key } : {}),
     };
-    const state: StudyState = { next: 0, rng: Rng.fromSeed(seed, pointer.key).state(), samplerHash: samplerHash(samplerCfg, seed) };
+    const state: StudyState = { next: 0, rng: Rng.fromSeed(seed, pointer.key).state(), samplerHash: samplerHash(samplerCfg, seed), failed: 0 };
     const warm: TrialRecord[] = [];
     if (o.warmStart) {
       const prev = readStudy(this.storage, o.warmStart.from);
@@ -428,7 +448,10 @@ export class Study {
       if (previous) tx.put(keys.study(previous.key), { ...(tx.get<StudyMeta>(keys.study(previous.key)) ?? previous), supersededBy: pointer.key });
       tx.put(keys.study(pointer.key), meta);
       tx.put(keys.state(pointer.key), state);
-      for (const w of warm) tx.put(keys.trial(pointer.key, w.number), w);
+      for (const w of warm) {
+        tx.put(keys.trial(pointer.key, w.number), w);
+        tx.put(keys.live(pointer.key, w.number), 1);
+      }
       tx.put(keys.name(this.name), pointer);
     });
   }
@@ -437,24 +460,77 @@ export class Study {
   private loadWarmHistory(): void {
     const ws = this.meta.warmStart;
     if (!ws || ws.historyUpTo === undefined) return;
-    const prev = readStudy(this.storage, '', { key: ws.from });
+    const prev = this.storage.get<StudyMeta>(keys.study(ws.from));
     if (!prev) {
       this.log('warn', `warm start: study ${ws.from} is gone; its trials no longer seed the sampler`);
       return;
     }
-    for (const t of prev.trials) {
-      if (t.number >= ws.historyUpTo || (t.state !== 'COMPLETE' && t.state !== 'PRUNED')) continue;
-      this.addHistoryRow(t, t.number - ws.historyUpTo);
+    const flip = prev.direction === this.meta.direction ? 1 : -1;
+    for (const chunk of readHistory(this.storage, ws.from)) {
+      // Values move through the parameter's value, so a changed range keeps what still fits.
+      const cols = Object.entries(chunk.cols).flatMap(([name, vals]) => {
+        const from = prev.dists[name];
+        const to = this.meta.dists[name];
+        return from && to ? [{ col: this.history.column(name, to), from, to, vals }] : [];
+      });
+      for (let r = 0; r < chunk.n; r++) {
+        if (chunk.order[r]! >= ws.historyUpTo) continue;
+        const values = new Map<number, number>();
+        for (const c of cols) {
+          const v = c.vals[r]!;
+          if (Number.isNaN(v)) continue;
+          const ext = toExternal(c.from, v);
+          if (contains(c.to, ext)) values.set(c.col, toInternal(c.to, ext));
+        }
+        this.history.add(chunk.order[r]! - ws.historyUpTo, values, flip * chunk.score[r]!, chunk.stepKey[r]!);
+      }
     }
   }
 
-  private async loadTrials(o: CreateStudyOptions): Promise<void> {
+  /** The sampler's history of this study, from its chunks: counts and the best trial come with it. */
+  private loadHistory(): void {
+    const chunks = readHistory(this.storage, this.meta.key);
+    let bestScore = Infinity;
+    let bestNumber: number | undefined;
+    for (const chunk of chunks) {
+      const cols = Object.entries(chunk.cols).flatMap(([name, vals]) => (this.meta.dists[name] ? [{ col: this.history.column(name, this.meta.dists[name]!), vals }] : []));
+      for (let r = 0; r < chunk.n; r++) {
+        const values = new Map<number, number>();
+        for (const c of cols) if (!Number.isNaN(c.vals[r]!)) values.set(c.col, c.vals[r]!);
+        const order = chunk.order[r]!;
+        const score = chunk.score[r]!;
+        this.history.add(order, values, score, chunk.stepKey[r]!);
+        if (chunk.stepKey[r] === COMPLETE_STEP_KEY) {
+          this.counters.complete++;
+          if (score < bestScore || (score === bestScore && order < bestNumber!)) {
+            bestScore = score;
+            bestNumber = order;
+          }
+        } else this.counters.pruned++;
+      }
+    }
+    this.counters.failed = this.st.failed ?? 0;
+    if (chunks.length > 0) {
+      const last = chunks.length - 1;
+      this.histLog = chunks[last]!.n < HIST_CHUNK ? { chunk: last, cur: chunks[last]! } : { chunk: last + 1, cur: emptyChunk() };
+    }
+    if (bestNumber !== undefined) this.best = this.recordOf(bestNumber);
+  }
+
+  /** WAITING and RUNNING trials; RUNNING ones whose session is gone are retried or failed. */
+  private async loadLive(o: CreateStudyOptions): Promise<void> {
     const recover = o.recoverRunning ?? 'dead';
     const retries = o.retryInterrupted ?? 1;
     const sessions = new Map(readSessions(this.storage, this.meta.key).map((s) => [s.id, s]));
     const now = Date.now();
     const changed: TrialRecord[] = [];
-    for (const rec of readTrials(this.storage, this.meta.key)) {
+    const stale: number[] = [];
+    for (const n of readLive(this.storage, this.meta.key)) {
+      const rec = this.storage.get<TrialRecord>(keys.trial(this.meta.key, n));
+      if (!rec || (rec.state !== 'WAITING' && rec.state !== 'RUNNING')) {
+        stale.push(n);
+        continue;
+      }
       if (rec.state === 'RUNNING' && (recover === 'all' || !sessionAlive(sessions.get(rec.owner ?? ''), now))) {
         const interrupted = (rec.failures ?? []).filter((f) => f.reason.startsWith('interrupted')).length + 1;
         rec.failures = [...(rec.failures ?? []), { at: now, reason: `interrupted: ${rec.owner ?? 'its session'} stopped while it ran (attempt ${rec.attempts})` }];
@@ -467,51 +543,81 @@ export class Study {
           rec.finishedAt = now;
           rec.error = `interrupted ${interrupted} times; not retried again`;
           this.log('warn', `trial ${rec.number} was interrupted ${interrupted} times; marked FAIL and not retried`);
+          this.counters.failed++;
+          stale.push(n);
         }
         changed.push(rec);
       }
-      this.index(rec);
+      this.records.set(n, rec);
+      if (rec.state === 'WAITING') insertNumber(this.waiting, n);
+      else if (rec.state === 'RUNNING') this.live.set(n, new Trial(this, rec));
     }
     const dead = [...sessions.values()].filter((s) => !sessionAlive(s, now));
-    if (changed.length > 0 || dead.length > 0) {
+    if (changed.length > 0 || dead.length > 0 || stale.length > 0) {
+      this.st = { ...this.st, failed: this.counters.failed };
+      const st = this.st;
       await this.storage.transaction((tx) => {
         for (const rec of changed) tx.put(keys.trial(this.meta.key, rec.number), rec);
+        for (const n of stale) tx.remove(keys.live(this.meta.key, n));
         for (const s of dead) tx.remove(keys.session(this.meta.key, s.id));
+        tx.put(keys.state(this.meta.key), st);
       });
     }
   }
 
-  /** Adds a stored trial to the in-memory indexes (history, pruner statistics, counts, queues). */
-  private index(rec: TrialRecord): void {
-    this.records[rec.number] = rec;
-    if (rec.rungs) for (const [rung, v] of rec.rungs.entries()) this.stats.addRung(rec.bracket ?? 0, rung, v);
-    switch (rec.state) {
-      case 'WAITING':
-        insertNumber(this.waiting, rec.number);
-        break;
-      case 'RUNNING':
-        this.live.set(rec.number, new Trial(this, rec));
-        break;
-      default:
-        this.finishIndex(rec);
+  /** Reads every trial record (for `trials`, and for pruners, which need intermediate values). */
+  private loadAllRecords(forPruner = false): void {
+    if (this.allLoaded && !forPruner) return;
+    for (const rec of readTrials(this.storage, this.meta.key)) {
+      const mine = this.records.get(rec.number) ?? rec;
+      if (!this.records.has(rec.number)) this.records.set(rec.number, rec);
+      if (forPruner) {
+        if (mine.rungs) for (const [rung, v] of mine.rungs.entries()) this.stats.addRung(mine.bracket ?? 0, rung, v);
+        if (mine.state === 'COMPLETE') this.stats.addComplete(mine.steps ?? [], mine.values ?? []);
+      }
     }
+    this.allLoaded = true;
   }
 
-  private finishIndex(rec: TrialRecord): void {
+  private recordOf(n: number): TrialRecord | undefined {
+    let rec = this.records.get(n);
+    if (!rec) {
+      rec = this.storage.get<TrialRecord>(keys.trial(this.meta.key, n));
+      if (rec) this.records.set(n, rec);
+    }
+    return rec;
+  }
+
+  /** Counts a trial that just ended; returns the history chunk to store when it joins the history. */
+  private finishIndex(rec: TrialRecord): { index: number; chunk: HistChunk } | undefined {
+    if (rec.state === 'FAIL') {
+      this.counters.failed++;
+      return undefined;
+    }
     if (rec.state === 'COMPLETE') {
       this.counters.complete++;
       this.stats.addComplete(rec.steps ?? [], rec.values ?? []);
       if (!this.best || this.better(rec.value!, this.best.value!) || (rec.value === this.best.value && rec.number < this.best.number)) this.best = rec;
-      this.addHistoryRow(rec, rec.number);
     } else if (rec.state === 'PRUNED') {
       this.counters.pruned++;
-      this.addHistoryRow(rec, rec.number);
-    } else if (rec.state === 'FAIL') {
-      this.counters.failed++;
-    }
+    } else return undefined;
+    const row = this.historyRow(rec);
+    const values = new Map<number, number>();
+    for (const [name, v] of row.values) values.set(this.history.column(name, this.meta.dists[name]!), v);
+    this.history.add(rec.number, values, row.score, row.stepKey);
+    let h = this.histLog;
+    if (h.cur.n === HIST_CHUNK) h = this.histLog = { chunk: h.chunk + 1, cur: emptyChunk() };
+    const i = h.cur.n++;
+    h.cur.order[i] = rec.number;
+    h.cur.score[i] = row.score;
+    h.cur.stepKey[i] = row.stepKey;
+    for (const col of Object.values(h.cur.cols)) col[i] = NaN;
+    for (const [name, v] of row.values) (h.cur.cols[name] ??= new Float64Array(HIST_CHUNK).fill(NaN))[i] = v;
+    return { index: h.chunk, chunk: copyChunk(h.cur) };
   }
 
-  private addHistoryRow(rec: TrialRecord, order: number): void {
+  /** A finished trial as the samplers see it: signed score, rank key, internal parameter values. */
+  private historyRow(rec: TrialRecord): { score: number; stepKey: number; values: [string, number][] } {
     const sign = this.meta.direction === 'maximize' ? -1 : 1;
     let score: number;
     let stepKey: number;
@@ -528,13 +634,12 @@ export class Study {
       score = 0;
       stepKey = 1;
     }
-    const values = new Map<number, number>();
+    const values: [string, number][] = [];
     for (const [n, v] of Object.entries(rec.params)) {
       const d = this.meta.dists[n];
-      if (!d || !contains(d, v)) continue;
-      values.set(this.history.column(n, d), toInternal(d, v));
+      if (d && contains(d, v)) values.push([n, toInternal(d, v)]);
     }
-    this.history.add(order, values, score, stepKey);
+    return { score, stepKey, values };
   }
 
   private better(a: number, b: number): boolean {
@@ -626,7 +731,8 @@ export class Study {
 
   /** All trials, in number order (copies). */
   get trials(): FrozenTrial[] {
-    return this.records.filter((r): r is TrialRecord => r !== undefined).map((r) => structuredClone(r));
+    this.loadAllRecords();
+    return [...this.records.values()].sort((a, b) => a.number - b.number).map((r) => structuredClone(r));
   }
 
   /** Finished (complete + pruned) trials. */
@@ -636,7 +742,9 @@ export class Study {
 
   get counts(): StudyCounts {
     const { complete, pruned, failed } = this.counters;
-    return { waiting: this.waiting.length, running: this.live.size, complete, pruned, failed, finished: complete + pruned, total: this.records.filter(Boolean).length };
+    const waiting = this.waiting.length;
+    const running = this.live.size;
+    return { waiting, running, complete, pruned, failed, finished: complete + pruned, total: complete + pruned + failed + waiting + running };
   }
 
   /** The best COMPLETE trial. */
@@ -691,9 +799,7 @@ export class Study {
     const now = Date.now();
     const fromWaiting = this.waiting.length > 0;
     const number = fromWaiting ? this.waiting.shift()! : this.st.next;
-    const rec: TrialRecord = fromWaiting
-      ? this.records[number]!
-      : { number, state: 'RUNNING', params: {}, attempts: 0, source: 'sampler' };
+    const rec: TrialRecord = fromWaiting ? this.records.get(number)! : { number, state: 'RUNNING', params: {}, attempts: 0, source: 'sampler' };
     const prevState = rec.state;
     rec.state = 'RUNNING';
     rec.attempts++;
@@ -725,7 +831,7 @@ export class Study {
     }
     if (!fromWaiting) {
       this.st = { ...this.st, next: number + 1 };
-      this.records[number] = rec;
+      this.records.set(number, rec);
     }
     const st: StudyState = { ...this.st, rng: this.rng.state(), ...(this.sampler.saveState ? { sampler: this.sampler.saveState() } : {}) };
     this.st = st;
@@ -736,6 +842,7 @@ export class Study {
       this.storage.transaction((tx) => {
         tx.put(keys.trial(this.meta.key, number), copy);
         tx.put(keys.state(this.meta.key), st);
+        if (!fromWaiting) tx.put(keys.live(this.meta.key, number), 1);
         if (meta) tx.put(keys.study(meta.key), meta);
       }),
     );
@@ -810,7 +917,7 @@ export class Study {
     this.checkWrites();
     const number = typeof trialOrNumber === 'number' ? trialOrNumber : trialOrNumber.number;
     const trial = this.live.get(number);
-    const rec = this.records[number];
+    const rec = trial?.rec;
     if (!trial || !rec || rec.state !== 'RUNNING') {
       throw new HpoError('HPO_TRIAL_FINISHED', `trial ${number} of study "${this.name}" is ${rec?.state ?? 'unknown'}, not RUNNING; it cannot be told again`);
     }
@@ -843,16 +950,25 @@ export class Study {
       rec.error = error;
       rec.failures = [...(rec.failures ?? []), { at: rec.finishedAt, reason: error }];
     }
-    this.finishIndex(rec);
+    const hist = this.finishIndex(rec);
+    if (state === 'FAIL') this.st = { ...this.st, failed: this.counters.failed };
+    const st = this.st;
     const copy = structuredClone(rec);
-    await this.track(this.storage.transaction((tx) => tx.put(keys.trial(this.meta.key, number), copy)));
+    await this.track(
+      this.storage.transaction((tx) => {
+        tx.put(keys.trial(this.meta.key, number), copy);
+        tx.remove(keys.live(this.meta.key, number));
+        if (hist) tx.put(keys.hist(this.meta.key, hist.index), hist.chunk);
+        if (state === 'FAIL') tx.put(keys.state(this.meta.key), st);
+      }),
+    );
     return copy;
   }
 
   /** Puts a running trial back in the queue (its session is stopping); it resumes under the same number. */
   async requeue(trialOrNumber: Trial | number): Promise<void> {
     const number = typeof trialOrNumber === 'number' ? trialOrNumber : trialOrNumber.number;
-    const rec = this.records[number];
+    const rec = this.live.get(number)?.rec;
     if (!rec || rec.state !== 'RUNNING') return;
     this.live.delete(number);
     rec.state = 'WAITING';
@@ -867,12 +983,12 @@ export class Study {
     this.checkWrites();
     if (options.skipIfExists) {
       const k = canonical(params);
-      const dup = this.records.find((r) => r && canonical(r.params) === k && r.state !== 'FAIL');
+      const dup = this.trials.find((r) => canonical(r.params) === k && r.state !== 'FAIL');
       if (dup) return dup.number;
     }
     const number = this.st.next;
     const rec: TrialRecord = { number, state: 'WAITING', params: { ...params }, attempts: 0, source: 'enqueued', ...(options.userAttrs ? { user: options.userAttrs } : {}) };
-    this.records[number] = rec;
+    this.records.set(number, rec);
     insertNumber(this.waiting, number);
     this.st = { ...this.st, next: number + 1 };
     const st = this.st;
@@ -881,6 +997,7 @@ export class Study {
       this.storage.transaction((tx) => {
         tx.put(keys.trial(this.meta.key, number), copy);
         tx.put(keys.state(this.meta.key), st);
+        tx.put(keys.live(this.meta.key, number), 1);
       }),
     );
     return number;
@@ -937,7 +1054,7 @@ export class Study {
           await this.tell(trial, { state: 'failed', error: errorText(outcome.err) });
           lastError = outcome.err;
         }
-        const rec = this.records[trial.number]!;
+        const rec = trial.rec;
         if (rec.state === 'FAIL') consecutive++;
         else if (rec.state === 'COMPLETE' || rec.state === 'PRUNED') consecutive = 0;
         if (rec.state !== 'WAITING') options.onTrialEnd?.(structuredClone(rec), this);

@@ -66,6 +66,8 @@ export interface SamplerConfig {
   considerEndpoints?: boolean;
   considerMagicClip?: boolean;
   constantLiar?: boolean;
+  /** TPE kernel densities: as Optuna 3.1 evaluates them (the default), or normalised ('exact'). */
+  kernelDensity?: 'optuna-3.1' | 'exact';
   /** Grid: values per continuous parameter. @default 5 */
   gridPoints?: number;
 }
@@ -122,6 +124,8 @@ export interface StudyState {
   samplerHash: string;
   sampler?: unknown;
   pruner?: Record<string, number>;
+  /** FAIL trials (finished trials are counted by the history). */
+  failed?: number;
 }
 
 /** A study session's lease (key `['session', key, id]`), renewed while it runs trials. */

@@ -28,6 +28,7 @@ export function createSampler(config: SamplerConfig, seed: number): Sampler {
         ...(config.considerEndpoints !== undefined ? { considerEndpoints: config.considerEndpoints } : {}),
         ...(config.considerMagicClip !== undefined ? { considerMagicClip: config.considerMagicClip } : {}),
         ...(config.constantLiar !== undefined ? { constantLiar: config.constantLiar } : {}),
+        ...(config.kernelDensity !== undefined ? { kernelDensity: config.kernelDensity } : {}),
         multivariate: config.multivariate ?? false,
         gamma: (n: number) => Math.min(Math.ceil(factor * n), cap),
       });

@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import { describe, expect, test } from 'vitest';
 import { History } from '../history.js';
 import { Rng } from '../rng.js';
@@ -5,7 +6,8 @@ import { categoricalDist, contains, floatDist, intDist, parseSpace, toExternal }
 import { createStudy } from '../study.js';
 import { GridSampler, gridValues } from './grid.js';
 import { RandomSampler } from './random.js';
-import { defaultGamma, defaultWeights, TpeSampler } from './tpe.js';
+import { defaultGamma, defaultWeights, ParzenEstimator, paramInfo, TPE_DEFAULTS, TpeSampler } from './tpe.js';
+import type { Distribution } from '../space.js';
 import type { SamplingContext } from './types.js';
 
 const branin = (x1: number, x2: number) => {
@@ -33,6 +35,32 @@ describe('TPE', () => {
     const w30 = Array.from(defaultWeights(30));
     expect(w30.slice(0, 5).map((x) => Number(x.toFixed(12)))).toEqual([0.033333333333, 0.275, 0.516666666667, 0.758333333333, 1]);
     expect(Array.from(defaultWeights(10))).toEqual(Array(10).fill(1));
+  });
+
+  test("the Parzen estimators equal Optuna 3.1's: kernel means, widths, weights and log densities", () => {
+    // From test/fixtures/optuna-parzen.py: float, log, stepped, int, log-int and categorical
+    // parameters, with 0, 7 and 40 observations, univariate and multivariate.
+    type Case = { n: number; multivariate: boolean; weights: number[]; logPdf: number[]; params: { name: string; dist: Distribution; obs: number[]; samples: number[]; mus: number[] | null; sigmas: number[] | null }[] };
+    const { cases } = JSON.parse(readFileSync(new URL('../../test/fixtures/optuna-parzen.json', import.meta.url), 'utf8')) as { cases: Case[] };
+    expect(cases.length).toBe(21);
+    const close = (a: ArrayLike<number>, b: number[], tol: number) => {
+      expect(a.length).toBe(b.length);
+      for (let i = 0; i < b.length; i++) expect(Math.abs(a[i]! - b[i]!), `[${i}] ${a[i]} vs ${b[i]}`).toBeLessThan(tol * Math.max(1, Math.abs(b[i]!)));
+    };
+    for (const c of cases) {
+      const params = c.params.map((p, i) => paramInfo(p.name, p.dist, i));
+      const obs = c.params.map((p, i) => Float64Array.from(p.obs.map((v) => (params[i]!.log ? Math.log(v) : v))));
+      const pe = new ParzenEstimator(params, obs, c.n, { ...TPE_DEFAULTS, multivariate: c.multivariate });
+      close(pe.w, c.weights, 1e-12);
+      // Equal observations get the same set of widths, but Optuna pairs them with the
+      // observations' weights in the order of NumPy's unstable quicksort, ours in trial order.
+      const ties = !c.multivariate && c.params.some((p) => new Set(p.obs).size < p.obs.length);
+      c.params.forEach((p, i) => {
+        if (p.mus) close(pe.mus[i]!, p.mus, 1e-12);
+        if (p.sigmas) close(ties ? Float64Array.from(pe.sigmas[i]!).sort() : pe.sigmas[i]!, ties ? [...p.sigmas].sort((a, b) => a - b) : p.sigmas, 1e-12);
+      });
+      if (!ties) close(pe.logPdf(c.params.map((p) => Float64Array.from(p.samples)), c.logPdf.length), c.logPdf, 1e-9);
+    }
   });
 
   test('beats random search on Branin after 100 trials (median over 5 seeds), univariate and multivariate', async () => {
@@ -100,6 +128,23 @@ describe('TPE', () => {
     const a = tpe.sampleIndependent(ctxOf(h, 4), 'x', d);
     const b = new RandomSampler().sampleIndependent(ctxOf(h, 4), 'x', d);
     expect(a).toBe(b);
+  });
+});
+
+describe('history', () => {
+  test('keeps each column in (value, row) order as rows arrive, also out of trial order', () => {
+    const h = new History();
+    const d = floatDist(0, 1);
+    const a = h.column('a', d);
+    const rng = Rng.fromSeed(8);
+    const numbers = Array.from({ length: 300 }, (_, i) => i).sort(() => rng.random() - 0.5);
+    for (const n of numbers) h.add(n, new Map([[a, n % 7 === 0 ? 0.5 : Math.round(rng.random() * 20) / 20]]), 0, -Infinity);
+    const b = h.column('b', d); // added late: no rows
+    expect(h.sortedLen[b]).toBe(0);
+    const rows = Array.from(h.sorted[a]!.subarray(0, h.sortedLen[a]!));
+    const expected = Array.from({ length: h.n }, (_, r) => r).sort((x, y) => h.cols[a]![x]! - h.cols[a]![y]! || x - y);
+    expect(rows).toEqual(expected);
+    expect(Array.from(h.order.subarray(0, h.n))).toEqual(Array.from({ length: 300 }, (_, i) => i));
   });
 });
 

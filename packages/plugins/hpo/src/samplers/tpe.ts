@@ -38,6 +38,12 @@ export interface TpeOptions {
   multivariate: boolean;
   /** Count running trials as the worst observations, so parallel trials spread out. @default true */
   constantLiar: boolean;
+  /**
+   * 'optuna-3.1' evaluates a continuous kernel as Optuna 3.1 does, whose truncated-normal log
+   * density leaves out the -log σ term, so that each kernel weighs in proportion to its width;
+   * 'exact' uses the normalised density of the papers. @default 'optuna-3.1'
+   */
+  kernelDensity: 'optuna-3.1' | 'exact';
 }
 
 export function defaultGamma(n: number): number {
@@ -64,6 +70,7 @@ export const TPE_DEFAULTS: TpeOptions = {
   considerEndpoints: false,
   multivariate: false,
   constantLiar: true,
+  kernelDensity: 'optuna-3.1',
 };
 
 const SIGMA0_MAGNITUDE = 0.2;
@@ -85,7 +92,7 @@ interface ParamInfo {
   q: number;
 }
 
-function paramInfo(name: string, dist: Distribution, col: number): ParamInfo {
+export function paramInfo(name: string, dist: Distribution, col: number): ParamInfo {
   if (dist.type === 'categorical') return { name, dist, col, cat: true, C: dist.choices.length, log: false, low: 0, high: 0, q: 0 };
   if (dist.type === 'float') {
     if (dist.log) return { name, dist, col, cat: false, C: 0, log: true, low: Math.log(dist.low), high: Math.log(dist.high), q: 0 };
@@ -110,7 +117,7 @@ function untransform(p: ParamInfo, x: number): number {
 }
 
 /** A mixture of truncated Gaussians (and categorical kernels), one component per observation plus the prior. */
-class ParzenEstimator {
+export class ParzenEstimator {
   readonly J: number;
   /** Normalised component weights (and their logs). */
   readonly w: Float64Array;
@@ -130,13 +137,21 @@ class ParzenEstimator {
    */
   readonly uniq: ({ index: Int32Array; mu: Float64Array; sig: Float64Array; logZ: Float64Array } | undefined)[] = [];
 
-  /** `obs[p]` holds the transformed observations of parameter p, oldest first. */
+  /** Whether a kernel's log density includes -log σ (see TpeOptions.kernelDensity). */
+  private readonly scaleTerm: boolean;
+
+  /**
+   * `obs[p]` holds the transformed observations of parameter p, oldest first. `order`, when
+   * given, is the stable argsort of the first parameter's observations (the history keeps it).
+   */
   constructor(
     readonly params: ParamInfo[],
     obs: Float64Array[],
     m: number,
     o: TpeOptions,
+    order?: Int32Array,
   ) {
+    this.scaleTerm = o.kernelDensity === 'exact';
     const prior = o.considerPrior || m === 0;
     this.J = m + (prior ? 1 : 0);
     const w = new Float64Array(this.J);
@@ -180,10 +195,11 @@ class ParzenEstimator {
       const range = p.high - p.low;
       if (prior) mus[m] = 0.5 * (p.low + p.high);
       const sig = new Float64Array(this.J);
+      let idx: Int32Array | undefined;
       if (o.multivariate) {
         sig.fill(sigma0 * range);
       } else {
-        const idx = argsort(mus);
+        idx = order && params.length === 1 ? withPrior(order, mus, prior ? m : -1) : argsort(mus);
         const L = this.J + 2;
         const s = new Float64Array(L);
         s[0] = p.low;
@@ -236,7 +252,120 @@ class ParzenEstimator {
         this.logZ.push(logZ);
         this.uniq.push(undefined);
       }
+      if (idx && params.length === 1) this.window = this.windowOf(p, mus, sig, idx, prior ? m : -1);
     }
+  }
+
+  /**
+   * One numeric parameter (univariate TPE): kernels sorted by mean, and a radius beyond which a
+   * kernel's term is more than e^40 below the largest one (the prior, always kept, bounds it),
+   * so each candidate visits only the kernels near it.
+   */
+  private window?: { sortedMu: Float64Array; order: Int32Array; radius: number; prior: number; priorPos: number; base: Float64Array };
+
+  private windowOf(p: ParamInfo, mus: Float64Array, sig: Float64Array, order: Int32Array, prior: number): NonNullable<ParzenEstimator['window']> {
+    const J = this.J;
+    let maxW = -Infinity;
+    let minW = Infinity;
+    let maxS = 0;
+    let minS = Infinity;
+    for (let j = 0; j < J; j++) {
+      maxW = Math.max(maxW, this.logW[j]!);
+      minW = Math.min(minW, this.logW[j]!);
+      if (j === prior) continue;
+      maxS = Math.max(maxS, sig[j]!);
+      minS = Math.min(minS, sig[j]!);
+    }
+    const sigmaSpread = maxS > 0 ? Math.log(maxS / minS) : 0;
+    const spread = maxW - minW + (this.scaleTerm || p.q > 0 ? sigmaSpread : 0) + (p.q > 0 ? Math.abs(Math.log(p.q / minS)) + 2 : 1);
+    const radius = Math.sqrt(2 * (40 + spread)) * maxS + p.q;
+    const sortedMu = new Float64Array(J);
+    let priorPos = -1;
+    for (let k = 0; k < J; k++) {
+      sortedMu[k] = mus[order[k]!]!;
+      if (order[k] === prior) priorPos = k;
+    }
+    // Per-kernel constants of a continuous term: log weight, normaliser, and -log σ when exact.
+    const base = new Float64Array(J);
+    if (p.q === 0) {
+      const lz = this.logZ[0]!;
+      for (let j = 0; j < J; j++) base[j] = this.logW[j]! - LOG_SQRT_2PI - lz[j]! - (this.scaleTerm ? Math.log(sig[j]!) : 0);
+    }
+    return { sortedMu, order, radius, prior, priorPos, base };
+  }
+
+  private logPdfWindow(xs: Float64Array, size: number): Float64Array {
+    const w = this.window!;
+    const p = this.params[0]!;
+    const mus = this.mus[0]!;
+    const sig = this.sigmas[0]!;
+    const inv = this.invSig[0]!;
+    const out = new Float64Array(size);
+    const terms = new Float64Array(this.J + 1);
+    const uq = this.uniq[0];
+    const term = (j: number, x: number): number => {
+      if (p.q === 0) {
+        const z = (x - mus[j]!) * inv[j]!;
+        return w.base[j]! - 0.5 * z * z;
+      }
+      const lb = Math.max(x - 0.5 * p.q, p.low);
+      const ub = Math.min(x + 0.5 * p.q, p.high);
+      const u = uq!.index[j]!;
+      return this.logW[j]! + logGaussMass((lb - mus[j]!) * inv[j]!, (ub - mus[j]!) * inv[j]!) - uq!.logZ[u]!;
+    };
+    for (let s = 0; s < size; s++) {
+      const xv = xs[s]!;
+      const x = p.log ? Math.log(xv) : xv;
+      const lo = lowerBound(w.sortedMu, x - w.radius);
+      const hi = lowerBound(w.sortedMu, x + w.radius, true);
+      let n = 0;
+      let max = -Infinity;
+      for (let k = lo; k < hi; k++) {
+        const t = term(w.order[k]!, x);
+        terms[n++] = t;
+        if (t > max) max = t;
+      }
+      if (w.prior >= 0 && (w.priorPos < lo || w.priorPos >= hi)) {
+        const t = term(w.prior, x);
+        terms[n++] = t;
+        if (t > max) max = t;
+      }
+      if (max === -Infinity) {
+        out[s] = -Infinity;
+        continue;
+      }
+      const floor = max - 40;
+      let sum = 0;
+      for (let i = 0; i < n; i++) if (terms[i]! > floor) sum += Math.exp(terms[i]! - max);
+      out[s] = Math.log(sum) + max;
+    }
+    return out;
+  }
+
+  /** One categorical parameter (univariate): the mixture collapses to per-choice weight totals. */
+  private logPdfCategorical(xs: Float64Array, size: number): Float64Array {
+    const p = this.params[0]!;
+    const ob = this.catObs[0]!;
+    const cl = this.catLog[0]!;
+    const totals = new Float64Array(p.C);
+    let observed = 0;
+    let priorW = 0;
+    for (let j = 0; j < this.J; j++) {
+      const o = ob[j]!;
+      if (o < 0) priorW += this.w[j]!;
+      else {
+        totals[o]! += this.w[j]!;
+        observed += this.w[j]!;
+      }
+    }
+    const hit = Math.exp(cl.hit);
+    const miss = Math.exp(cl.miss);
+    const out = new Float64Array(size);
+    for (let s = 0; s < size; s++) {
+      const c = xs[s]!;
+      out[s] = Math.log(totals[c]! * hit + (observed - totals[c]!) * miss + priorW / p.C);
+    }
+    return out;
   }
 
   /** Draws `size` samples; returns per parameter the values on the distribution (untransformed). */
@@ -285,6 +414,8 @@ class ParzenEstimator {
 
   /** log density of each sample (values as returned by `sample`). */
   logPdf(samples: Float64Array[], size: number): Float64Array {
+    if (this.window) return this.logPdfWindow(samples[0]!, size);
+    if (this.params.length === 1 && this.params[0]!.cat) return this.logPdfCategorical(samples[0]!, size);
     const J = this.J;
     const out = new Float64Array(size);
     // Everything that does not depend on the sample, folded per component.
@@ -293,7 +424,8 @@ class ParzenEstimator {
       if (p.cat || p.q > 0) continue;
       const sig = this.sigmas[pi]!;
       const lz = this.logZ[pi]!;
-      for (let j = 0; j < J; j++) base[j]! -= Math.log(sig[j]!) + LOG_SQRT_2PI + lz[j]!;
+      if (this.scaleTerm) for (let j = 0; j < J; j++) base[j]! -= Math.log(sig[j]!) + LOG_SQRT_2PI + lz[j]!;
+      else for (let j = 0; j < J; j++) base[j]! -= LOG_SQRT_2PI + lz[j]!;
     }
     const acc = new Float64Array(J);
     // Grid parameters repeat values across candidates; their terms are computed once per value.
@@ -359,6 +491,33 @@ class ParzenEstimator {
   }
 }
 
+/** An argsort of the observations, extended by the prior (the last kernel, after equal values). */
+function withPrior(order: Int32Array, mus: Float64Array, prior: number): Int32Array {
+  if (prior < 0) return order;
+  const out = new Int32Array(order.length + 1);
+  const v = mus[prior]!;
+  let k = 0;
+  while (k < order.length && mus[order[k]!]! <= v) {
+    out[k] = order[k]!;
+    k++;
+  }
+  out[k] = prior;
+  out.set(order.subarray(k), k + 1);
+  return out;
+}
+
+/** First index whose value is ≥ x (or > x with `after`), in a sorted array. */
+function lowerBound(a: Float64Array, x: number, after = false): number {
+  let lo = 0;
+  let hi = a.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1;
+    if (a[mid]! < x || (after && a[mid] === x)) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo;
+}
+
 /** Stable argsort of a Float64Array (ties keep index order), via a native sort of the values. */
 function argsort(v: Float64Array): Int32Array {
   const n = v.length;
@@ -416,6 +575,7 @@ function selectBelow(h: History, k: number): Uint8Array {
 export class TpeSampler implements Sampler {
   readonly type = 'tpe';
   readonly options: TpeOptions;
+  private belowCache?: { history: History; version: number; k: number; mask: Uint8Array };
 
   constructor(options: Partial<TpeOptions> = {}) {
     this.options = { ...TPE_DEFAULTS, ...options };
@@ -438,9 +598,14 @@ export class TpeSampler implements Sampler {
     const h = ctx.history;
     const o = this.options;
     const params = entries.map(([name, dist]) => paramInfo(name, dist, h.column(name, dist)));
-    const below = selectBelow(h, o.gamma(h.n));
+    // The split is the same for every parameter of one ask: compute it once per history version.
+    const k = o.gamma(h.n);
+    const cached = this.belowCache;
+    const below = cached && cached.history === h && cached.version === h.version && cached.k === k ? cached.mask : selectBelow(h, k);
+    this.belowCache = { history: h, version: h.version, k, mask: below };
     // Rows that have every parameter, split into l (good) and g (bad), oldest first.
-    const pick = (wantBelow: boolean): { obs: Float64Array[]; m: number } => {
+    const single = params.length === 1 && !params[0]!.cat && !o.multivariate;
+    const pick = (wantBelow: boolean): { obs: Float64Array[]; m: number; order?: Int32Array } => {
       const rows: number[] = [];
       for (let r = 0; r < h.n; r++) {
         if ((below[r] === 1) !== wantBelow) continue;
@@ -459,12 +624,33 @@ export class TpeSampler implements Sampler {
         if (p.log) for (let i = 0; i < m; i++) a[i] = Math.log(a[i]!);
         return a;
       });
-      return { obs, m };
+      if (!single) return { obs, m };
+      // The observations in value order, from the history's sorted column (no sort per ask).
+      const c = params[0]!.col;
+      const obsOf = new Int32Array(h.n).fill(-1);
+      for (let i = 0; i < rows.length; i++) obsOf[rows[i]!] = i;
+      const order = new Int32Array(m);
+      let n = 0;
+      const srt = h.sorted[c]!;
+      for (let k2 = 0; k2 < h.sortedLen[c]!; k2++) {
+        const i = obsOf[srt[k2]!]!;
+        if (i >= 0) order[n++] = i;
+      }
+      // Running trials (constant liar) are few: insert them after equal values.
+      const a = obs[0]!;
+      for (let i = rows.length; i < m; i++) {
+        let pos = n;
+        while (pos > 0 && a[order[pos - 1]!]! > a[i]!) pos--;
+        order.copyWithin(pos + 1, pos, n);
+        order[pos] = i;
+        n++;
+      }
+      return { obs, m, order };
     };
     const l = pick(true);
     const g = pick(false);
-    const mpeBelow = new ParzenEstimator(params, l.obs, l.m, o);
-    const mpeAbove = new ParzenEstimator(params, g.obs, g.m, o);
+    const mpeBelow = new ParzenEstimator(params, l.obs, l.m, o, l.order);
+    const mpeAbove = new ParzenEstimator(params, g.obs, g.m, o, g.order);
     const size = o.candidates;
     const samples = mpeBelow.sample(ctx.rng, size);
     const ll = mpeBelow.logPdf(samples, size);
