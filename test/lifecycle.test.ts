@@ -15,12 +15,13 @@ describe('signals', () => {
 matrix: { s: [a, b, c] }
 pool: { threads: 2 }
 stages:
-  - { id: w, plugin: steps, options: { steps: 300, stepMs: 5, checkpointEvery: 1000 } }
+  - { id: w, plugin: steps, options: { steps: 1000, stepMs: 5, checkpointEvery: 5000 } }
 `,
     });
     const run = spawnCli(['start', 'job.yaml'], { cwd: dir });
     await waitFor(() => run.output().includes('start w/s=b'), 15_000, 'tasks to start');
-    await sleep(400);
+    // Wait until both are really counting (progress reaches the store once a second).
+    await waitFor(async () => (await cliJson<any[]>(['tasks', 'job.yaml'], { cwd: dir })).filter((t) => t.progress.step > 0).length === 2, 20_000, 'progress');
     run.child.kill('SIGINT');
     const r = await run.done;
     expect(r.code).toBe(130);
@@ -36,7 +37,7 @@ stages:
     const done = await cliJson<any[]>(['tasks', 'job.yaml'], { cwd: dir });
     for (const t of done.filter((x) => interrupted.some((i) => i.id === x.id))) {
       expect(t.result.resumedFrom).toBeGreaterThan(0);
-      expect(t.result.executed + t.result.resumedFrom).toBe(300);
+      expect(t.result.executed + t.result.resumedFrom).toBe(1000);
     }
   }, 60_000);
 

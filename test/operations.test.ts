@@ -184,6 +184,15 @@ stages:
     expect(bad.stderr).toContain('--stage nope: no such stage');
   }, 60_000);
 
+  test('--only runs the matching tasks and exits 0 when they completed; status shows an ETA', async () => {
+    const dir = tempProject({ 'job.yaml': DEMO.replace('stepMs: 5', 'stepMs: 1') });
+    const r = await runCli(['start', 'job.yaml', '--only', 'work/*AAPL*'], { cwd: dir });
+    expect(r.code, r.stdout).toBe(0);
+    const status = await cliJson(['status', 'job.yaml'], { cwd: dir });
+    expect(status.tasks).toMatchObject({ completed: 2, pending: 6 });
+    expect(status.eta.seconds).toBeGreaterThan(0);
+  });
+
   test('plugins lists the built-ins with their options', async () => {
     const list = await cliJson<any[]>(['plugins']);
     const steps = list.find((p) => p.name === 'steps');

@@ -77,8 +77,10 @@ export class Display {
       const r: Running = { id: e.id, step: e.resumeFrom?.step, total: e.resumeFrom?.total };
       this.running.set(e.id, r);
       const how = e.resumeFrom ? ` resuming from ${e.resumeFrom.type} checkpoint at step ${e.resumeFrom.step}${e.resumeFrom.total ? `/${e.resumeFrom.total}` : ''}` : '';
-      if (this.multibar) this.addBar(r);
-      else if (this.perTaskLines && !e.parent) this.line(`${c.cyan('start')} ${e.id}${e.attempt > 1 ? ` (attempt ${e.attempt})` : ''}${how}`);
+      if (this.multibar) {
+        this.addBar(r);
+        this.refreshOverall();
+      } else if (this.perTaskLines && !e.parent) this.line(`${c.cyan('start')} ${e.id}${e.attempt > 1 ? ` (attempt ${e.attempt})` : ''}${how}`);
     });
     events.on('task:progress', (e) => {
       const r = this.running.get(e.id);
@@ -168,6 +170,8 @@ export class Display {
     );
     this.overall = this.multibar.create(Math.max(1, this.total), this.counts.completed, { kind: 'overall', text: '' });
     this.refreshOverall();
+    // The ETA moves with progress inside tasks, not only when tasks end.
+    this.summaryTimer = setInterval(() => this.refreshOverall(), 1000);
   }
 
   private addBar(r: Running): void {
@@ -188,8 +192,9 @@ export class Display {
     const k = this.counts;
     const eta = this.eta.estimate(this.units(), this.total);
     const hidden = [...this.running.values()].filter((x) => !x.bar).length;
+    const left = k.completed === this.total ? 'done' : `ETA ${eta !== undefined ? formatDuration(eta) : '-'}`;
     const text =
-      `${k.completed}/${this.total} tasks  ETA ${eta !== undefined ? formatDuration(eta) : '-'}  ` +
+      `${k.completed}/${this.total} tasks  ${left}  ` +
       `${c.green(`✓${k.completed}`)} ${c.cyan(`▶${k.running}`)} ${k.pending ? `…${k.pending} ` : ''}${k.failed ? c.red(`✗${k.failed} `) : ''}${k.cancelled ? c.yellow(`⏸${k.cancelled}`) : ''}` +
       (hidden > 0 ? c.dim(`  (+${hidden} more running)`) : '');
     this.overall.update(k.completed, { kind: 'overall', text });
@@ -205,6 +210,8 @@ export class Display {
     if (this.summaryTimer) clearInterval(this.summaryTimer);
     if (this.multibar) {
       this.refreshOverall();
+      // Logged lines are drawn on the next redraw; force one so none is lost.
+      this.multibar.update();
       this.multibar.stop();
       this.multibar = undefined;
     }

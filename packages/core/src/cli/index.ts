@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import yargs from 'yargs';
 import { hideBin } from 'yargs/helpers';
 import { isRunnerError } from '../errors.js';
@@ -28,6 +29,11 @@ const BAD_INPUT = new Set([
   'RUNNER_RUN_LOCKED',
   'RUNNER_USAGE',
 ]);
+
+function coreVersion(): string {
+  const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string };
+  return pkg.version;
+}
 
 /** Commands contributed by built-in and installed plugins (e.g. `runner study`). */
 async function pluginCommands(): Promise<PluginCommand[]> {
@@ -70,7 +76,7 @@ export async function main(argv: string[] = hideBin(process.argv)): Promise<void
     .recommendCommands()
     .help()
     .alias('h', 'help')
-    .version()
+    .version(coreVersion())
     .wrap(Math.min(110, process.stdout.columns ?? 100))
     .fail((msg, err) => {
       if (err) throw err;

@@ -30,3 +30,17 @@ export function buildEditorSchema(plugins: LoadedPlugin[]): JSONSchema {
     },
   };
 }
+
+/** The checked-in schema file's text: core plus the built-in plugins that are installed. */
+export async function editorSchemaText(): Promise<string> {
+  const { BUILTIN_PLUGINS, loadPluginModule, resolvePluginEntry } = await import('../plugin/load.js');
+  const { dirname } = await import('node:path');
+  const { fileURLToPath } = await import('node:url');
+  const here = dirname(fileURLToPath(import.meta.url));
+  const plugins: LoadedPlugin[] = [];
+  for (const name of BUILTIN_PLUGINS) {
+    const r = resolvePluginEntry(name, here, [here, process.cwd()]);
+    if (r) plugins.push(await loadPluginModule(r.entry, r.source));
+  }
+  return JSON.stringify(buildEditorSchema(plugins), null, 2) + '\n';
+}

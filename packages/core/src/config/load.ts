@@ -330,11 +330,11 @@ function mergeProject(project: Record<string, unknown>, spec: Record<string, unk
 
 const PLACEHOLDER = /\$\{params\.([\w.-]+)\}/g;
 
-function isPlaceholder(v: unknown): boolean {
+export function isPlaceholder(v: unknown): boolean {
   return typeof v === 'string' && /\$\{params\.[\w.-]+\}/.test(v);
 }
 
-function valueAt(obj: unknown, path: PathSegment[]): unknown {
+export function valueAt(obj: unknown, path: PathSegment[]): unknown {
   let cur = obj;
   for (const seg of path) cur = cur && typeof cur === 'object' ? (cur as Record<string, unknown>)[seg as string] : undefined;
   return cur;

@@ -15,6 +15,8 @@ export class EventLog {
   private out?: WriteStream;
   private failed = false;
   private readonly lastProgress = new Map<string, number>();
+  private buffer: string[] = [];
+  private timer?: NodeJS.Timeout;
 
   constructor(
     private readonly runDir: string,
@@ -51,10 +53,30 @@ export class EventLog {
     } else if (type === 'task:end') {
       this.lastProgress.delete((e as { id: string }).id);
     }
-    this.stream()?.write(JSON.stringify({ time: new Date().toISOString(), type, ...e }) + '\n');
+    // A checkpoint event carries the checkpoint's own type and time; keep the event's name on top.
+    const { type: innerType, time: innerTime, ...rest } = e as { type?: unknown; time?: unknown };
+    const line: Record<string, unknown> = { time: new Date().toISOString(), type, ...rest };
+    if (innerType !== undefined) line.checkpointType = innerType;
+    if (innerTime !== undefined) line.checkpointTime = innerTime;
+    this.buffer.push(JSON.stringify(line));
+    if (this.buffer.length >= 512) this.flush();
+    else this.timer ??= setTimeout(() => this.flush(), 200);
+  }
+
+  /** Lines are batched: one write per 200 ms (or 512 events) keeps the main thread free. */
+  private flush(): void {
+    if (this.timer) {
+      clearTimeout(this.timer);
+      this.timer = undefined;
+    }
+    if (this.buffer.length === 0) return;
+    const text = this.buffer.join('\n') + '\n';
+    this.buffer = [];
+    this.stream()?.write(text);
   }
 
   close(): Promise<void> {
+    this.flush();
     const out = this.out;
     return out ? new Promise((resolve) => out.end(resolve)) : Promise.resolve();
   }

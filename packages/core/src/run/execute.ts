@@ -19,29 +19,43 @@ export function storeFor(runDir: string): RunStore {
  * that they cross thread and process boundaries intact.
  */
 export async function executeTask(payload: TaskPayload, channel: TaskChannel): Promise<ExecOutcome> {
+  let outcome = await execute(payload, channel);
+  try {
+    channel.post({ type: 'result', outcome });
+  } catch (err) {
+    // The result could not be copied to the runner (e.g. it holds a function).
+    outcome = { ok: false, aborted: false, error: serializeError(new RunnerError('RUNNER_PLUGIN_FAILED', `the result of ${payload.info.id} is not plain data: ${(err as Error).message}`)) };
+    channel.post({ type: 'result', outcome });
+  }
+  channel.close();
+  return outcome;
+}
+
+/** Tasks shorter than this send no 'started' message: one message per task is all they cost. */
+const STARTED_AFTER_MS = 50;
+
+async function execute(payload: TaskPayload, channel: TaskChannel): Promise<ExecOutcome> {
   const controller = new AbortController();
-  let flush = () => {};
-  channel.post({ type: 'started' });
+  const t0 = Date.now();
+  let takeProgress: () => ExecOutcome['progress'] = () => undefined;
+  const started = setTimeout(() => channel.post({ type: 'started' }), STARTED_AFTER_MS);
   try {
     const plugin = await loadPluginModule(payload.pluginEntry, payload.pluginSource);
     const store = storeFor(payload.runDir);
     const built = createTaskContext({ ...payload, options: deepFreeze(payload.options) }, store, channel, controller);
-    flush = built.flush;
+    takeProgress = built.takeProgress;
     const result = await plugin.definition.run(built.ctx);
-    flush();
     try {
       checkpointCodec.pack(result);
-      structuredClone(result);
     } catch (err) {
       throw new RunnerError('RUNNER_PLUGIN_FAILED', `the result of ${payload.info.id} is not plain data: ${(err as Error).message}`, {
         hint: 'Return plain data from run(): objects, arrays, numbers, strings; keep large outputs in artifacts.',
       });
     }
-    return { ok: true, result: result === undefined ? null : result };
+    return { ok: true, result: result === undefined ? null : result, progress: takeProgress(), execMs: Date.now() - t0 };
   } catch (err) {
-    flush();
-    return { ok: false, error: serializeError(err), aborted: controller.signal.aborted };
+    return { ok: false, error: serializeError(err), aborted: controller.signal.aborted, progress: takeProgress(), execMs: Date.now() - t0 };
   } finally {
-    channel.close();
+    clearTimeout(started);
   }
 }

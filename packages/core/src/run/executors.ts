@@ -1,9 +1,9 @@
 import { fork, type ChildProcess } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { MessageChannel } from 'node:worker_threads';
+import { BroadcastChannel } from 'node:worker_threads';
 import { Piscina } from 'piscina';
-import type { ExecOutcome, MainMessage, TaskPayload, WorkerMessage } from './protocol.js';
+import { ENVELOPE, type ExecOutcome, type MainMessage, type TaskPayload, type WorkerMessage } from './protocol.js';
 
 /** A task in flight on some executor. */
 export interface RunningHandle {
@@ -36,6 +36,9 @@ export function distFile(name: string): string {
 /** Worker threads via piscina: one task per thread at a time. */
 export class ThreadExecutor {
   readonly pool: Piscina;
+  private readonly channel: BroadcastChannel;
+  private readonly channelName = `runner-${process.pid}-${Math.random().toString(36).slice(2)}`;
+  private readonly hooks = new Map<string, ExecutorHooks & { resolve(outcome: ExecOutcome): void }>();
 
   constructor(options: { threads: number; maxThreads: number; maxOldGenerationSizeMb?: number }) {
     this.pool = new Piscina({
@@ -49,23 +52,39 @@ export class ThreadExecutor {
       resourceLimits: options.maxOldGenerationSizeMb ? { maxOldGenerationSizeMb: options.maxOldGenerationSizeMb } : undefined,
       recordTiming: false,
     });
+    this.channel = new BroadcastChannel(this.channelName);
+    this.pool.on('message', (env: Record<string, unknown>) => {
+      const id = env?.[ENVELOPE];
+      if (typeof id !== 'string') return;
+      const m = env.m as WorkerMessage;
+      const h = this.hooks.get(id);
+      if (!h) return;
+      if (m.type === 'result') {
+        this.hooks.delete(id);
+        h.resolve(m.outcome);
+      } else h.onMessage(m);
+    });
   }
 
   start(payload: TaskPayload, hooks: ExecutorHooks): RunningHandle {
-    const { port1, port2 } = new MessageChannel();
-    port1.on('message', (m: WorkerMessage) => hooks.onMessage(m));
+    const id = payload.info.id;
     const abort = new AbortController();
-    const done = this.pool.run({ ...payload, port: port2 }, { transferList: [port2] as never, signal: abort.signal }).finally(() => {
-      port1.close();
-    }) as Promise<ExecOutcome>;
+    const done = new Promise<ExecOutcome>((resolve, reject) => {
+      this.hooks.set(id, { onMessage: hooks.onMessage, resolve });
+      // The outcome arrives as the worker's last message; piscina only tells of kills and crashes.
+      this.pool.run({ ...payload, channel: this.channelName }, { signal: abort.signal }).catch((err: unknown) => {
+        if (this.hooks.delete(id)) reject(err);
+      });
+    });
     return {
       done,
-      send: (msg) => port1.postMessage(msg),
+      send: (msg) => this.channel.postMessage({ t: id, m: msg }),
       kill: () => abort.abort(),
     };
   }
 
   async close(): Promise<void> {
+    this.channel.close();
     await this.pool.destroy();
   }
 }
@@ -83,10 +102,10 @@ export class ProcessExecutor {
     this.children.add(child);
     let outcome: ExecOutcome | undefined;
     const done = new Promise<ExecOutcome>((resolve) => {
-      child.on('message', (m: WorkerMessage | { type: 'ready' } | { type: 'done'; outcome: ExecOutcome }) => {
+      child.on('message', (m: WorkerMessage | { type: 'ready' } | { type: 'done' }) => {
         if (m.type === 'ready') child.send({ type: 'run', payload });
-        else if (m.type === 'done') outcome = m.outcome;
-        else hooks.onMessage(m);
+        else if (m.type === 'result') outcome = m.outcome;
+        else if (m.type !== 'done') hooks.onMessage(m);
       });
       child.on('exit', (code, signal) => {
         this.children.delete(child);

@@ -29,16 +29,15 @@ export interface Plan {
 export function planRun(spec: ResolvedJobSpec): Plan {
   const tasks: PlannedTask[] = [];
   const byId = new Map<string, PlannedTask>();
-  const byStage = new Map<string, Map<string, PlannedTask[]>>();
   const stageFp = new Map<string, { fingerprint: string; targets: string }>();
   for (const st of spec.stages) stageFp.set(st.id, stageFingerprint(st));
 
+  // Cells and their id prefixes are the same in every cycle.
+  const stageCells = spec.stages.map((st) => cellsOf(spec.matrix, st.per).map((cell) => ({ cell, prefix: idPrefix(st.id, cell) })));
   for (const cycle of spec.cycles) {
-    for (const st of spec.stages) {
-      const index = new Map<string, PlannedTask[]>();
-      byStage.set(`${st.id}@${cycle}`, index);
-      for (const cell of cellsOf(spec.matrix, st.per)) {
-        const id = taskId(st.id, cell, cycle);
+    for (const [si, st] of spec.stages.entries()) {
+      for (const { cell, prefix } of stageCells[si]!) {
+        const id = `${prefix}/cycle=${cycle}`;
         const fp = stageFp.get(st.id)!;
         const t: PlannedTask = {
           id,
@@ -94,9 +93,13 @@ export function planRun(spec: ResolvedJobSpec): Plan {
       }
     }
   }
-  const h = createHash('sha256');
-  for (const t of tasks) h.update(`${t.id}|${t.fingerprint}|${t.targets}|${t.pluginVersion}|${t.needs.join(',')}\n`);
-  return { tasks, byId, dependents, digest: h.digest('hex').slice(0, 32) };
+  // Ids and needs follow from the matrix, cycles and stages, so hashing those covers every task.
+  const digest = hashValue({
+    matrix: spec.matrix,
+    cycles: spec.cycles,
+    stages: spec.stages.map((st) => ({ id: st.id, per: st.per, needs: st.needs, version: st.plugin.version, ...stageFp.get(st.id) })),
+  });
+  return { tasks, byId, dependents, digest };
 }
 
 export function cellsOf(matrix: Readonly<Record<string, readonly Scalar[]>>, keys: readonly string[]): Cell[] {
@@ -111,9 +114,12 @@ export function cellsOf(matrix: Readonly<Record<string, readonly Scalar[]>>, key
 }
 
 export function taskId(stage: string, cell: Cell, cycle: number): string {
+  return `${idPrefix(stage, cell)}/cycle=${cycle}`;
+}
+
+function idPrefix(stage: string, cell: Cell): string {
   const parts = [stage];
   for (const [k, v] of Object.entries(cell)) parts.push(`${k}=${encodeIdPart(String(v))}`);
-  parts.push(`cycle=${cycle}`);
   return parts.join('/');
 }
 

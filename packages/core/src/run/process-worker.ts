@@ -16,8 +16,9 @@ process.on('message', (m: FromRunner) => {
       post: (msg: WorkerMessage) => process.send?.(msg),
       onMessage: (h) => handlers.push(h),
       close: () => {},
-    }).then((outcome) => {
-      process.send?.({ type: 'done', outcome }, () => process.exit(0));
+    }).then(() => {
+      // The outcome went out as the 'result' message; exit once everything is sent.
+      process.send?.({ type: 'done' }, () => process.exit(0));
     });
   } else {
     for (const h of handlers) h(m);

@@ -6,6 +6,9 @@ import type { SerializedError } from '../errors.js';
 import type { LoadedPlugin } from '../plugin/load.js';
 import type { CheckpointInfo, ChildTaskSpec, ProgressUpdate, TaskInfo, UpstreamTask } from '../plugin/types.js';
 
+/** Marks a worker thread's messages to the runner (they share the worker's parentPort). */
+export const ENVELOPE = '__runnerTask';
+
 export interface TaskPayload {
   info: TaskInfo;
   pluginEntry: string;
@@ -30,7 +33,10 @@ export interface TaskPayload {
 }
 
 export type WorkerMessage =
+  /** Sent once a task has run for a moment (short tasks never send it). */
   | { type: 'started' }
+  /** The last message of a task, carrying its outcome (after everything it posted). */
+  | { type: 'result'; outcome: ExecOutcome }
   | { type: 'progress'; update: ProgressUpdate }
   | { type: 'log'; level: 'debug' | 'info' | 'warn' | 'error'; message: string; data?: unknown }
   | { type: 'event'; name: string; data?: unknown }
@@ -45,7 +51,12 @@ export type MainMessage =
   | { type: 'child-result'; req: number; ok: true; result: unknown }
   | { type: 'child-result'; req: number; ok: false; error: SerializedError };
 
-export type ExecOutcome = { ok: true; result: unknown } | { ok: false; error: SerializedError; aborted: boolean };
+export type ExecOutcome = ({ ok: true; result: unknown } | { ok: false; error: SerializedError; aborted: boolean }) & {
+  /** Progress reported since the last progress message (sent with the outcome, not on its own). */
+  progress?: ProgressUpdate;
+  /** Time the plugin ran, measured in the worker. */
+  execMs?: number;
+};
 
 /** The two directions of a task's message channel, whatever carries it. */
 export interface TaskChannel {

@@ -90,8 +90,15 @@ interface Active {
   ownSlot: boolean;
   /** Its outcome is being recorded; no more cancels. */
   settled?: boolean;
+  /** When the worker began executing (after any wait in the pool's queue). */
+  execStart?: number;
+  /** A cancel requested before the worker started; sent once it has. */
+  pendingCancel?: string;
+
   /** The child currently running on this task's slot. */
   lentTo?: Active;
+  /** A child was picked to run on this slot and is being claimed. */
+  lendReserved?: boolean;
   gpus: number[];
   children: Set<Active>;
 }
@@ -129,8 +136,8 @@ export class Runner {
   private freeGpus: number[] = [];
   private threads?: ThreadExecutor;
   private processes?: ProcessExecutor;
-  private filling = false;
-  private refill = false;
+  private kickScheduled = false;
+  private claiming = 0;
   private stopping = false;
   private stopReason = '';
   private fatal?: SerializedError;
@@ -197,6 +204,7 @@ export class Runner {
         startedAt: Date.now(),
         heartbeatAt: Date.now(),
         leaseMs: this.spec.lease.ttlMs,
+        threads: this.spec.pool.threads,
         argv: process.argv.slice(1),
       };
       const others = this.store.listOwners().filter((o) => !this.isStale(o, o));
@@ -228,15 +236,14 @@ export class Runner {
 
   private buildGraph(): void {
     const matchers = (this.options.only ?? []).map(idMatcher);
-    const records = new Map<string, TaskRecord>();
-    for (const { key, value } of this.store.tasks.getRange()) if (this.plan.byId.has(key)) records.set(key, value);
+    const states = new Map(this.store.stateEntries());
     for (const t of this.plan.tasks) {
-      const rec = records.get(t.id);
+      const e = states.get(t.id);
       this.nodes.set(t.id, {
         t,
-        state: rec?.state ?? 'pending',
+        state: e?.[0] ?? 'pending',
         waiting: 0,
-        retryAt: rec?.retryAt,
+        retryAt: e?.[1] || undefined,
         queued: false,
         selected: false,
         eligible: matchers.length === 0 || matchers.some((m) => m(t.id)),
@@ -294,7 +301,7 @@ export class Runner {
 
   private window(): number {
     const t = this.spec.pool.threads;
-    return this.avgRunMs < PREFETCH_BELOW_MS ? t * 16 : t;
+    return this.avgRunMs < PREFETCH_BELOW_MS ? Math.max(256, t * 64) : t;
   }
 
   private popReady(): Node | undefined {
@@ -319,72 +326,79 @@ export class Runner {
     return (res.gpu ?? 0) <= this.freeGpus.length;
   }
 
+  /** Schedules a fill on the next turn, so one fill serves many completions. */
   private kick(): void {
-    if (this.filling) {
-      this.refill = true;
-      return;
-    }
-    void this.fill();
+    if (this.kickScheduled) return;
+    this.kickScheduled = true;
+    setImmediate(() => {
+      this.kickScheduled = false;
+      void this.fill();
+    });
   }
 
+  /**
+   * Picks what can start (synchronously, so concurrent fills never pick the same task), claims
+   * it in one transaction, and dispatches what was claimed. Fills may overlap: short tasks need
+   * several claim transactions in flight to hide the commit latency.
+   */
   private async fill(): Promise<void> {
-    this.filling = true;
+    if (this.stopping) return this.checkDone();
+    const picks: { node?: Node; child?: ChildRequest; gpus: number[] }[] = [];
+    while (this.childQueue.length > 0) {
+      const c = this.childQueue[0]!;
+      const lend = !c.parent.lentTo && !c.parent.lendReserved && !c.parent.cancelKind;
+      if (!lend && this.busySlots >= this.spec.pool.threads) break;
+      if (!this.fits(c.resources)) break;
+      this.childQueue.shift();
+      c.lend = lend;
+      if (lend) c.parent.lendReserved = true;
+      else this.busySlots++;
+      picks.push({ child: c, gpus: this.takeGpus(c.resources.gpu ?? 0) });
+    }
+    const win = this.window();
+    while (this.busySlots < win) {
+      const n = this.popReady();
+      if (!n) break;
+      n.selected = true;
+      this.busySlots++;
+      picks.push({ node: n, gpus: this.takeGpus(n.t.stageDef.resources.gpu ?? 0) });
+    }
+    if (picks.length === 0) return this.checkDone();
+    this.claiming++;
     try {
-      do {
-        this.refill = false;
-        if (this.stopping) break;
-        const picks: { node?: Node; child?: ChildRequest; gpus: number[] }[] = [];
-        while (this.childQueue.length > 0) {
-          const c = this.childQueue[0]!;
-          const lend = !c.parent.lentTo && !c.parent.cancelKind;
-          if (!lend && this.busySlots >= this.spec.pool.threads) break;
-          if (!this.fits(c.resources)) break;
-          this.childQueue.shift();
-          c.lend = lend;
-          if (!lend) this.busySlots++;
-          picks.push({ child: c, gpus: this.takeGpus(c.resources.gpu ?? 0) });
-        }
-        const win = this.window();
-        while (this.busySlots < win) {
-          const n = this.popReady();
-          if (!n) break;
-          n.selected = true;
-          this.busySlots++;
-          picks.push({ node: n, gpus: this.takeGpus(n.t.stageDef.resources.gpu ?? 0) });
-        }
-        if (picks.length === 0) break;
-        const claimed = await this.store.claim(
-          picks.map((p) => p.node?.t.id ?? p.child!.id),
-          this.owner,
-        );
-        const byId = new Map(claimed.map((r) => [r.id, r]));
-        for (const p of picks) {
-          const id = p.node?.t.id ?? p.child!.id;
-          const rec = byId.get(id);
-          if (!rec) {
-            this.releaseGpus(p.gpus);
-            if (p.node) {
-              p.node.selected = false;
-              this.busySlots--;
-              this.refreshNode(p.node);
-            } else {
-              if (!p.child!.lend) this.busySlots--;
-              this.replyChild(p.child!, { ok: false, error: serializeError(childTaskInvalid(p.child!.parent.id, `child ${id} could not be claimed (another runner holds it)`)) });
-            }
-            continue;
-          }
+      const claimed = await this.store.claim(
+        picks.map((p) => p.node?.t.id ?? p.child!.id),
+        this.owner,
+      );
+      const byId = new Map(claimed.map((r) => [r.id, r]));
+      for (const p of picks) {
+        const id = p.node?.t.id ?? p.child!.id;
+        const rec = byId.get(id);
+        if (p.child?.lend) p.child.parent.lendReserved = false;
+        if (!rec) {
+          this.releaseGpus(p.gpus);
           if (p.node) {
             p.node.selected = false;
-            this.setState(p.node, 'running');
+            this.busySlots--;
+            this.refreshNode(p.node);
+          } else {
+            if (!p.child!.lend) this.busySlots--;
+            this.replyChild(p.child!, { ok: false, error: serializeError(childTaskInvalid(p.child!.parent.id, `child ${id} could not be claimed (another runner holds it)`)) });
           }
-          this.dispatch(rec, p.node, p.child, p.gpus);
+          continue;
         }
-      } while (this.refill);
+        if (p.node) {
+          p.node.selected = false;
+          this.setState(p.node, 'running');
+        }
+        this.dispatch(rec, p.node, p.child, p.gpus);
+      }
     } catch (err) {
       this.onStoreError(err);
     } finally {
-      this.filling = false;
+      this.claiming--;
     }
+    this.kick();
     this.checkDone();
   }
 
@@ -548,6 +562,10 @@ export class Runner {
     switch (m.type) {
       case 'started':
         a.started = true;
+        a.execStart = Date.now();
+        if (a.pendingCancel) a.handle?.send({ type: 'cancel', reason: a.pendingCancel });
+        return;
+      case 'result':
         return;
       case 'progress': {
         const p: TaskProgress = { ...a.record.progress, ...m.update, updatedAt: Date.now() };
@@ -596,7 +614,8 @@ export class Runner {
       a.handle.kill();
       return;
     }
-    a.handle.send({ type: 'cancel', reason });
+    if (a.started) a.handle.send({ type: 'cancel', reason });
+    else a.pendingCancel = reason;
     a.timers.push(
       setTimeout(() => {
         if (!this.active.has(a.id)) return;
@@ -611,7 +630,14 @@ export class Runner {
     this.settling++;
     a.settled = true;
     for (const t of a.timers) clearTimeout(t);
-    const runMs = Date.now() - a.startedAt;
+    // The slot is free as soon as the work stops; committing the outcome need not hold it.
+    if (a.ownSlot) this.busySlots--;
+    a.ownSlot = false;
+    const runMs = outcome.execMs ?? Date.now() - (a.execStart ?? a.startedAt);
+    if (outcome.progress) {
+      a.record.progress = { ...a.record.progress, ...outcome.progress, updatedAt: Date.now() };
+      this.events.emit('task:progress', { id: a.id, ...outcome.progress });
+    }
     const rec = a.record;
     let o: TaskOutcome;
     if (outcome.ok) {
@@ -835,7 +861,7 @@ export class Runner {
   }
 
   private checkDone(): void {
-    if (!this.finishResolve || this.filling || this.settling > 0 || this.active.size > 0) return;
+    if (!this.finishResolve || this.kickScheduled || this.claiming > 0 || this.settling > 0 || this.active.size > 0) return;
     if (!this.stopping) {
       if (this.childQueue.length > 0) return;
       if (this.ready.some((b) => b.length > 0)) return;
@@ -857,7 +883,8 @@ export class Runner {
     const failed = [...this.nodes.values()].filter((n) => n.state === 'failed').map((n) => n.t.id);
     const blocked = this.blockedCount();
     const interrupted = this.stopping && !this.fatal;
-    const all = counts.completed === this.nodes.size;
+    // With --only, the run succeeded when the selected tasks completed.
+    const all = [...this.nodes.values()].every((n) => !n.eligible || n.state === 'completed');
     const exitCode = this.fatal ? 1 : interrupted ? 130 : all ? 0 : 1;
     const summary: RunSummary = {
       name: this.spec.name,

@@ -29,16 +29,10 @@ import type { MainMessage, TaskChannel, TaskPayload } from './protocol.js';
 /** Checkpoint payloads are msgpack; `moreTypes` keeps typed arrays intact. */
 export const checkpointCodec = new Packr({ moreTypes: true, useRecords: false });
 
-export interface CheckpointTarget {
+export interface CheckpointTarget extends Readonly<TaskPayload['checkpoint']> {
   taskId: string;
   runDir: string;
   attempt: number;
-  fingerprint: string;
-  pluginVersion: string;
-  keep: number;
-  inlineMaxBytes: number;
-  lastSeq: number;
-  ownerId: string;
 }
 
 export interface CheckpointHooks {
@@ -180,7 +174,8 @@ function openPluginDb(store: RunStore, name: string): PluginDb {
  */
 export function createTaskContext(payload: TaskPayload, store: RunStore, channel: TaskChannel, controller: AbortController): {
   ctx: TaskContext;
-  flush(): void;
+  /** The progress not yet sent (it travels with the outcome); stops the pending send. */
+  takeProgress(): ProgressUpdate | undefined;
 } {
   const { info } = payload;
   let lastProgressAt = 0;
@@ -220,17 +215,7 @@ export function createTaskContext(payload: TaskPayload, store: RunStore, channel
 
   const checkpoint = createCheckpointApi(
     store,
-    {
-      taskId: info.id,
-      runDir: payload.runDir,
-      attempt: info.attempt,
-      fingerprint: payload.checkpoint.fingerprint,
-      pluginVersion: payload.checkpoint.pluginVersion,
-      keep: payload.checkpoint.keep,
-      inlineMaxBytes: payload.checkpoint.inlineMaxBytes,
-      lastSeq: payload.checkpoint.lastSeq,
-      ownerId: payload.checkpoint.ownerId,
-    },
+    { ...payload.checkpoint, taskId: info.id, runDir: payload.runDir, attempt: info.attempt },
     { warn: (m) => logger.warn(m), saved: (i) => channel.post({ type: 'checkpoint', info: i }) },
   );
 
@@ -299,7 +284,16 @@ export function createTaskContext(payload: TaskPayload, store: RunStore, channel
       return createPluginDb(store, info.plugin, name);
     },
   };
-  return { ctx, flush: sendProgress };
+  const takeProgress = () => {
+    if (timer) {
+      clearTimeout(timer);
+      timer = undefined;
+    }
+    const p = pendingProgress;
+    pendingProgress = undefined;
+    return p;
+  };
+  return { ctx, takeProgress };
 }
 
 /** Drops what cannot cross a thread boundary (functions, symbols), keeping the data. */

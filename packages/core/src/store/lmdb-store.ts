@@ -15,6 +15,7 @@ import {
   type TaskProgress,
   type TaskRecord,
   type TaskState,
+  type TaskStateEntry,
 } from './types.js';
 
 export const STORE_FILE = 'store.mdb';
@@ -74,6 +75,8 @@ export class RunStore {
   readonly path: string;
   readonly env: RootDatabase;
   readonly tasks: Database<TaskRecord, string>;
+  /** A compact index of every task's state (and owner, retry time), read at startup. */
+  readonly states: Database<TaskStateEntry, string>;
   readonly checkpoints: Database<CheckpointRecord, [string, number]>;
   readonly events: Database<StoredEvent, number>;
   readonly owners: Database<OwnerRecord, string>;
@@ -84,6 +87,7 @@ export class RunStore {
     this.path = join(dir, STORE_FILE);
     this.env = env;
     this.tasks = env.openDB(dbOptions('tasks', { sharedStructuresKey: STRUCTURES }));
+    this.states = env.openDB(dbOptions('states'));
     this.checkpoints = env.openDB(dbOptions('checkpoints'));
     this.events = env.openDB(dbOptions('events'));
     this.owners = env.openDB(dbOptions('owners'));
@@ -115,6 +119,29 @@ export class RunStore {
     this.env.resetReadTxn();
   }
 
+  /** Writes a task record and its state index entry; must run inside a write transaction. */
+  private putTask(rec: TaskRecord): void {
+    this.tasks.put(rec.id, rec);
+    const entry: TaskStateEntry = [rec.state, rec.retryAt ?? 0, rec.owner?.id ?? ''];
+    this.states.put(rec.id, entry);
+  }
+
+  /** Every task's state from the compact index (no full records decoded). */
+  *stateEntries(): Iterable<[string, TaskStateEntry]> {
+    for (const { key, value } of this.states.getRange()) yield [key, value];
+  }
+
+  /** Builds the state index of a store written before it existed. */
+  private async ensureStateIndex(): Promise<void> {
+    const first = [...this.states.getKeys({ limit: 1 })];
+    if (first.length > 0) return;
+    const anyTask = [...this.tasks.getKeys({ limit: 1 })];
+    if (anyTask.length === 0) return;
+    await this.tasks.transaction(() => {
+      for (const { value } of this.tasks.getRange()) this.states.put(value.id, [value.state, value.retryAt ?? 0, value.owner?.id ?? '']);
+    });
+  }
+
   // ---------------------------------------------------------------- meta
 
   getMeta(): RunMeta | undefined {
@@ -122,6 +149,7 @@ export class RunStore {
   }
 
   async initMeta(name: string, specPath: string): Promise<RunMeta> {
+    await this.ensureStateIndex();
     return this.meta.transaction(() => {
       const existing = this.meta.get('run') as RunMeta | undefined;
       if (existing) return existing;
@@ -310,7 +338,7 @@ export class RunStore {
           // Another runner may have claimed it meanwhile; never touch a running task.
           if (cur && cur.state === 'running') continue;
           if (!cur) sync.inserted++;
-          this.tasks.put(rec.id, rec);
+          this.putTask(rec);
           if (reopen.has(rec.id)) this.appendEvent({ type: 'task:reopen', task: rec.id, state: 'pending', data: { reason: reopen.get(rec.id) } });
         }
       });
@@ -334,18 +362,18 @@ export class RunStore {
             notes: cur.state === 'completed' ? pushNote(cur.notes, 'reopened: options changed') : cur.notes,
             updatedAt: Date.now(),
           };
-          this.tasks.put(p.id, upd);
+          this.putTask(upd);
           return upd;
         }
         if (cur.state === 'pending' && cur.retryAt !== undefined) {
           const upd: TaskRecord = { ...cur, retryAt: undefined, updatedAt: Date.now() };
-          this.tasks.put(p.id, upd);
+          this.putTask(upd);
           return upd;
         }
         return cur;
       }
       const rec = newRecord(p, Date.now());
-      this.tasks.put(p.id, rec);
+      this.putTask(rec);
       return rec;
     });
   }
@@ -370,8 +398,7 @@ export class RunStore {
           startedAt: now,
           updatedAt: now,
         };
-        this.tasks.put(id, next);
-        this.appendEvent({ type: 'task:start', task: id, state: 'running', owner: owner.id, time: now });
+        this.putTask(next);
         out.push(next);
       }
       return out;
@@ -425,7 +452,7 @@ export class RunStore {
       } else {
         next.notes = pushNote(rec.notes, outcome.note);
       }
-      this.tasks.put(id, next);
+      this.putTask(next);
       this.appendEvent({ type: 'task:end', task: id, state: next.state, owner: ownerId, time: now });
       return next;
     });
@@ -439,7 +466,7 @@ export class RunStore {
       for (const [id, progress] of updates) {
         const rec = this.tasks.get(id);
         if (!rec || rec.state !== 'running' || rec.owner?.id !== ownerId) continue;
-        this.tasks.put(id, { ...rec, progress, updatedAt: progress.updatedAt });
+        this.putTask({ ...rec, progress, updatedAt: progress.updatedAt });
       }
     });
   }
@@ -453,11 +480,13 @@ export class RunStore {
     const staleOwners = new Set<string>();
     const liveOwners = new Set<string>();
     const candidates: string[] = [];
-    for (const { key, value } of this.tasks.getRange()) {
-      if (value.state !== 'running' || !value.owner) continue;
-      const oid = value.owner.id;
+    for (const { key, value } of this.states.getRange()) {
+      if (value[0] !== 'running') continue;
+      const oid = value[2];
       if (!staleOwners.has(oid) && !liveOwners.has(oid)) {
-        (isStale(value.owner, this.owners.get(oid)) ? staleOwners : liveOwners).add(oid);
+        const rec = this.tasks.get(key);
+        if (!rec?.owner) continue;
+        (isStale(rec.owner, this.owners.get(oid)) ? staleOwners : liveOwners).add(oid);
       }
       if (staleOwners.has(oid)) candidates.push(key);
     }
@@ -478,7 +507,7 @@ export class RunStore {
           runMs: rec.runMs + Math.max(0, (rec.progress?.updatedAt ?? rec.startedAt ?? now) - (rec.startedAt ?? now)),
           notes: pushNote(rec.notes, rec.cancelRequested ? 'cancelled; its runner was gone' : 'interrupted; resumed after restart'),
         };
-        this.tasks.put(id, next);
+        this.putTask(next);
         this.appendEvent({ type: 'task:reset', task: id, state: next.state, owner: rec.owner.id, time: now });
         out.push(next);
       }
@@ -499,12 +528,12 @@ export class RunStore {
         const rec = this.tasks.get(id);
         if (!rec) continue;
         if (rec.state === 'pending' || (rec.state === 'running' && rec.owner && ownerGone(rec.owner))) {
-          this.tasks.put(id, { ...rec, state: 'cancelled', owner: undefined, retryAt: undefined, notes: pushNote(rec.notes, 'cancelled by `runner cancel`'), updatedAt: now, endedAt: now });
+          this.putTask({ ...rec, state: 'cancelled', owner: undefined, retryAt: undefined, notes: pushNote(rec.notes, 'cancelled by `runner cancel`'), updatedAt: now, endedAt: now });
           this.appendEvent({ type: 'task:cancel', task: id, state: 'cancelled', owner: 'cli' });
           res.cancelled.push(id);
         } else if (rec.state === 'running') {
           if (!rec.cancelRequested) {
-            this.tasks.put(id, { ...rec, cancelRequested: true, updatedAt: now });
+            this.putTask({ ...rec, cancelRequested: true, updatedAt: now });
             this.appendEvent({ type: 'task:cancel-request', task: id, state: 'running', owner: 'cli' });
           }
           res.requested.push(id);
@@ -529,7 +558,7 @@ export class RunStore {
           continue;
         }
         const next: TaskRecord = { ...rec, state: 'pending', retriesUsed: 0, retryAt: undefined, notes: pushNote(rec.notes, `resumed by \`runner resume\` (was ${rec.state})`), updatedAt: now };
-        this.tasks.put(id, next);
+        this.putTask(next);
         this.appendEvent({ type: 'task:resume', task: id, state: 'pending', owner: 'cli' });
         res.resumed.push(next);
       }
@@ -549,7 +578,7 @@ export class RunStore {
           const rec = this.tasks.get(id);
           if (!rec) continue;
           files.push(...this.pruneTaskCheckpoints(id, 0));
-          this.tasks.put(id, {
+          this.putTask({
             ...rec,
             state: 'pending',
             attempts: 0,
@@ -591,7 +620,7 @@ export class RunStore {
       const rec = this.tasks.get(taskId);
       if (!rec) throw new Error(`unknown task ${taskId}`);
       const seq = rec.checkpointSeq + 1;
-      this.tasks.put(taskId, { ...rec, checkpointSeq: seq });
+      this.putTask({ ...rec, checkpointSeq: seq });
       return seq;
     });
   }
@@ -608,7 +637,7 @@ export class RunStore {
         return { removedFiles: rec.file ? [rec.file] : [], stale: true };
       }
       this.checkpoints.put([rec.taskId, rec.seq], rec);
-      this.tasks.put(rec.taskId, {
+      this.putTask({
         ...task,
         checkpointSeq: Math.max(task.checkpointSeq, rec.seq),
         lastCheckpoint: { seq: rec.seq, type: rec.type, step: rec.step, total: rec.total, time: rec.time },
@@ -643,7 +672,7 @@ export class RunStore {
     }
     if (keep === 0 && newest) {
       const t = this.tasks.get(taskId);
-      if (t?.lastCheckpoint) this.tasks.put(taskId, { ...t, lastCheckpoint: undefined });
+      if (t?.lastCheckpoint) this.putTask({ ...t, lastCheckpoint: undefined });
     }
     return files;
   }
@@ -664,7 +693,7 @@ export class RunStore {
         const t = this.tasks.get(taskId);
         if (!t) continue;
         const newest = [...this.checkpoints.getRange({ start: [taskId, Number.MAX_SAFE_INTEGER], end: [taskId, 0], reverse: true, limit: 1 })][0]?.value;
-        this.tasks.put(taskId, {
+        this.putTask({
           ...t,
           lastCheckpoint: newest ? { seq: newest.seq, type: newest.type, step: newest.step, total: newest.total, time: newest.time } : undefined,
         });

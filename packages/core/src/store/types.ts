@@ -68,6 +68,9 @@ export interface TaskRecord {
   runMs: number;
 }
 
+/** The state index entry of a task: [state, retryAt (0 = none), owner id ('' = none)]. */
+export type TaskStateEntry = [TaskState, number, string];
+
 export interface CheckpointRecord {
   taskId: string;
   seq: number;
@@ -92,6 +95,8 @@ export interface OwnerRecord extends OwnerRef {
   startedAt: number;
   heartbeatAt: number;
   leaseMs: number;
+  /** Pool threads of that runner. */
+  threads?: number;
   argv: string[];
 }
 

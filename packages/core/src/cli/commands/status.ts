@@ -25,6 +25,7 @@ export function statusJson(view: RunView) {
   return {
     name: view.spec.name,
     runDir: view.spec.runDir,
+    eta: estimate(view, new Set(blockedIds(view))),
     spec: view.spec.source.specPath,
     started: !!view.store,
     runners: view.owners.map((o) => ({ id: o.id, pid: o.pid, host: o.host, startedAt: new Date(o.startedAt).toISOString(), heartbeatAt: new Date(o.heartbeatAt).toISOString() })),
@@ -35,6 +36,38 @@ export function statusJson(view: RunView) {
     running: view.tasks.filter((t) => t.state === 'running').map(taskJson),
     failed: view.tasks.filter((t) => t.state === 'failed').map(taskJson),
   };
+}
+
+/**
+ * Work left divided by the threads working on it: each stage's mean run time (from its completed
+ * tasks, else from the progress of running ones) for pending tasks, and the unfinished fraction
+ * of running ones. Null until there is something to estimate from.
+ */
+function estimate(view: RunView, blocked: Set<string>): { seconds: number; threads: number } | null {
+  const per = new Map<string, { sum: number; n: number }>();
+  const now = Date.now();
+  for (const t of view.tasks) {
+    let ms: number | undefined;
+    if (t.state === 'completed' && t.runMs > 0) ms = t.runMs;
+    else if (t.state === 'running' && t.startedAt && fractionOf(t) > 0.05) ms = (now - t.startedAt) / fractionOf(t);
+    if (ms === undefined) continue;
+    const e = per.get(t.stage) ?? { sum: 0, n: 0 };
+    e.sum += ms;
+    e.n++;
+    per.set(t.stage, e);
+  }
+  const all = [...per.values()].reduce((a, e) => ({ sum: a.sum + e.sum, n: a.n + e.n }), { sum: 0, n: 0 });
+  if (all.n === 0) return null;
+  let left = 0;
+  for (const t of view.tasks) {
+    if (t.state !== 'pending' && t.state !== 'running') continue;
+    if (blocked.has(t.id)) continue;
+    // A stage with nothing measured yet borrows the mean of the others.
+    const e = per.get(t.stage) ?? all;
+    left += (e.sum / e.n) * (t.state === 'running' ? 1 - fractionOf(t) : 1);
+  }
+  const threads = view.owners.reduce((a, o) => a + (o.threads ?? 1), 0) || view.spec.pool.threads;
+  return { seconds: Math.round(left / threads / 1000), threads };
 }
 
 export function taskJson(t: TaskRecord) {
@@ -98,6 +131,9 @@ function render(view: RunView): void {
   print(
     `${bar(s.progress)} ${Math.floor(s.progress * 100)}%  ${k.total} tasks: ${stateColor('completed', `${k.completed} completed`)}, ${stateColor('running', `${k.running} running`)}, ${k.pending} pending${k.blocked ? ` (${k.blocked} blocked)` : ''}, ${stateColor('failed', `${k.failed} failed`)}, ${stateColor('cancelled', `${k.cancelled} cancelled`)}`,
   );
+  if (s.eta && s.tasks.pending + s.tasks.running > 0) {
+    print(c.dim(`ETA ~${formatDuration(s.eta.seconds * 1000)} at ${s.eta.threads} thread${s.eta.threads === 1 ? '' : 's'}${view.owners.length === 0 ? ' (when started)' : ''}`));
+  }
   if (s.children.total > 0) print(c.dim(`child tasks: ${s.children.total} (${s.children.completed} completed, ${s.children.running} running, ${s.children.failed} failed)`));
   print();
   print(
