@@ -28,7 +28,7 @@ describe('hpo stage', () => {
       const child = run.tasks.get(`hpo/symbol=A/cycle=1/trial=${t.number}`)!;
       expect(child.state).toBe('completed');
       expect((child.result as any).params).toEqual(t.params);
-      expect(t.value).toBeCloseTo(lossOf(t.params) + 1 / 4, 12);
+      expect(t.value).toBeCloseTo(lossOf(t.params as never) + 1 / 4, 12);
       expect(t.steps).toEqual([1, 2, 3, 4]);
     }
     expect(result.bestValue).toBe(Math.min(...study.trials.map((t) => t.value!)));
@@ -159,7 +159,10 @@ describe('bad search spaces are rejected with the config path', () => {
     const dir = tempProject({
       'job.yaml': base({ act: { choice: [] }, lr: { float: [0, 0.1], log: true }, n: { int: [0, 9], log: true }, u: { int: [1, 9], step: 1.5 }, w: { float: [0, 1], steps: 2 } }),
     });
-    const err = await loadJobSpec(join(dir, 'job.yaml'), { cwd: dir }).catch((e: unknown) => e as { code: string; issues: { path: string; message: string; line?: number }[] });
+    const err = (await loadJobSpec(join(dir, 'job.yaml'), { cwd: dir }).then(
+      () => undefined,
+      (e: unknown) => e,
+    )) as { code: string; issues: { path: string; message: string; line?: number }[] };
     expect(err.code).toBe('RUNNER_CONFIG_INVALID');
     const byPath = Object.fromEntries(err.issues.map((i) => [i.path, i.message]));
     expect(byPath['stages[0].options.space.act.choice']).toBe('must have at least 1 item (got an empty list)');

@@ -90,6 +90,12 @@ export const hpoSchema: JSONSchema = {
         considerEndpoints: { type: 'boolean', default: false, description: 'TPE: let the range ends widen the outer kernels.' },
         considerMagicClip: { type: 'boolean', default: true, description: 'TPE: floor the kernel widths (Bergstra et al.).' },
         constantLiar: { type: 'boolean', default: true, description: 'TPE: count running trials as bad ones, so parallel trials spread out.' },
+        kernelDensity: {
+          type: 'string',
+          enum: ['optuna-3.1', 'exact'],
+          default: 'optuna-3.1',
+          description: "TPE: evaluate kernels as Optuna 3.1 does (each weighs in proportion to its width), or with the normalised density ('exact').",
+        },
         gridPoints: { type: 'integer', minimum: 1, default: 5, description: 'Grid: values per continuous parameter (discrete ones up to 64 values are enumerated).' },
       },
     },
