@@ -3,17 +3,21 @@
  * in the message itself (the runner shows a plugin's message, not its hint), and whether a retry
  * can help.
  */
-export type HpoErrorCode =
-  | 'HPO_SPACE_INVALID'
-  | 'HPO_SPACE_CHANGED'
-  | 'HPO_DIRECTION_CHANGED'
-  | 'HPO_DISTRIBUTION_CHANGED'
-  | 'HPO_TRIAL_FINISHED'
-  | 'HPO_TOO_MANY_FAILURES'
-  | 'HPO_NO_COMPLETE_TRIAL'
-  | 'HPO_GRID_EXHAUSTED'
-  | 'HPO_OBJECTIVE_INVALID'
-  | 'HPO_STUDY_NOT_FOUND';
+/** Every error code, sorted as in docs/hpo.md (a test keeps the two in sync). */
+export const HPO_ERROR_CODES = [
+  'HPO_SPACE_INVALID',
+  'HPO_SPACE_CHANGED',
+  'HPO_DIRECTION_CHANGED',
+  'HPO_DISTRIBUTION_CHANGED',
+  'HPO_TRIAL_FINISHED',
+  'HPO_TOO_MANY_FAILURES',
+  'HPO_NO_COMPLETE_TRIAL',
+  'HPO_GRID_EXHAUSTED',
+  'HPO_OBJECTIVE_INVALID',
+  'HPO_STUDY_NOT_FOUND',
+] as const;
+
+export type HpoErrorCode = (typeof HPO_ERROR_CODES)[number];
 
 export interface HpoIssue {
   path: string;

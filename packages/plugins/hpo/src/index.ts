@@ -32,7 +32,7 @@ import { runHpo, validateHpoOptions, type HpoOptions, type HpoResult } from './p
 import { hpoSchema, resumeSafe } from './plugin/schema.js';
 
 export { createStudy, loadStudy, Study, Trial, type CreateStudyOptions, type OptimizeOptions, type OptimizeSummary, type StudyCounts, type TellResult } from './study.js';
-export { HpoError, TrialPruned, isTrialPruned, type HpoErrorCode } from './errors.js';
+export { HpoError, HPO_ERROR_CODES, TrialPruned, isTrialPruned, type HpoErrorCode } from './errors.js';
 export { memoryStorage, readStudy, listStudyNames, keys as storageKeys, type StoredStudy } from './storage.js';
 export { runStudies } from './run-store.js';
 export {

@@ -152,7 +152,7 @@ export const hpoSchema: JSONSchema = {
       anyOf: [{ required: ['stage'] }, { required: ['plugin'] }],
       properties: {
         stage: { type: 'string', minLength: 1, description: 'Run this stage\'s plugin with its options (e.g. train).' },
-        plugin: { type: 'string', minLength: 1, description: 'Or run this plugin (a name, package, or path relative to the job spec).' },
+        plugin: { type: 'string', minLength: 1, description: 'Or run this plugin: a package name, or a path relative to the project root (the folder with package.json).' },
         metric: { type: 'string', minLength: 1, default: 'val_loss', description: 'The metric to optimise: result.metrics[metric], and metrics[metric] of each epoch event.' },
         options: { type: 'object', default: {}, description: 'Options merged over the stage\'s for every trial (e.g. fewer epochs).' },
         event: { type: 'string', minLength: 1, default: 'epoch', description: 'Name of the child events that carry { epoch, metrics } per step.' },

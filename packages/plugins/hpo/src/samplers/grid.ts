@@ -1,3 +1,4 @@
+import { HpoError } from '../errors.js';
 import { Rng } from '../rng.js';
 import { cardinality, canonical, toExternal, type Distribution, type Space } from '../space.js';
 import type { Sampler, SamplingContext } from './types.js';
@@ -119,7 +120,7 @@ export class GridSampler implements Sampler {
       const p = this.point(this.order![this.cursor++]!);
       if (!seen.has(this.names.map((n) => String(p.get(n))).join('|'))) return p;
     }
-    throw Object.assign(new Error('the grid is exhausted: every point has been tried'), { code: 'HPO_GRID_EXHAUSTED', retryable: false });
+    throw new HpoError('HPO_GRID_EXHAUSTED', 'the grid is exhausted: every point has been tried');
   }
 
   sampleIndependent(_ctx: SamplingContext, name: string, _dist: Distribution): number {
