@@ -94,7 +94,10 @@ describe('hpo crash safety (real runner processes, SIGKILL)', () => {
   });
 
   test('a seeded sequential study gives the same trials whether or not it was interrupted', async () => {
-    const hpo = { trials: 12, parallel: 1, retryInterrupted: 5, sampler: { type: 'tpe', seed: 3 }, pruner: { type: 'median', startupTrials: 3, warmupSteps: 1 }, space: SPACE };
+    // No pruner here: a kill in the instant between a child's checkpoint and the parent recording
+    // that epoch's value loses one intermediate value, which can change later pruning decisions
+    // (docs/hpo.md, How resume works). The parameter sequence itself is exact.
+    const hpo = { trials: 12, parallel: 1, retryInterrupted: 5, sampler: { type: 'tpe', seed: 3 }, space: SPACE };
     const clean = project(hpo, 40);
     const base = await runCli(['start', 'job.yaml'], { cwd: clean });
     expect(base.code, base.stderr).toBe(0);

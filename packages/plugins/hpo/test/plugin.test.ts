@@ -41,8 +41,9 @@ describe('hpo stage', () => {
     const hpo = { trials: 24, sampler: { type: 'random', seed: 5 }, space: { x: { float: [-1, 1] }, y: { float: [-1, 1] } } };
     const plain = tempProject({});
     const pruned = tempProject({});
-    writeFileSync(join(plain, 'job.yaml'), spec({ hpo, train: { epochs: 8, traceFile: join(plain, 'trace.log') } }));
-    writeFileSync(join(pruned, 'job.yaml'), spec({ hpo: { ...hpo, pruner: { type: 'median', startupTrials: 3, warmupSteps: 1 } }, train: { epochs: 8, traceFile: join(pruned, 'trace.log') } }));
+    // Epochs take 15 ms (real ones take seconds), so that a cancel reaches the child before it ends.
+    writeFileSync(join(plain, 'job.yaml'), spec({ hpo, train: { epochs: 8, stepMs: 15, traceFile: join(plain, 'trace.log') } }));
+    writeFileSync(join(pruned, 'job.yaml'), spec({ hpo: { ...hpo, pruner: { type: 'median', startupTrials: 3, warmupSteps: 1 } }, train: { epochs: 8, stepMs: 15, traceFile: join(pruned, 'trace.log') } }));
     expect((await runSpec(plain)).exitCode).toBe(0);
     expect((await runSpec(pruned)).exitCode).toBe(0);
     const a = readRun(plain).study('hpo/symbol=A/cycle=1')!;

@@ -6,7 +6,7 @@ import { RunnerError, type TaskContext } from '@runner/core';
 import { HpoError } from '../errors.js';
 import { parseSpace, type ParamValue, type SpaceConfig, type SpaceIssue } from '../space.js';
 import { keys } from '../storage.js';
-import { createStudy, type Study, type Trial } from '../study.js';
+import { createStudy, type Trial } from '../study.js';
 import type { Direction, PrunerConfig, SamplerConfig, StudyMeta, StudyStorage } from '../types.js';
 
 export interface HpoOptions {

@@ -252,18 +252,18 @@ export class ParzenEstimator {
         this.logZ.push(logZ);
         this.uniq.push(undefined);
       }
-      if (idx && params.length === 1) this.window = this.windowOf(p, mus, sig, idx, prior ? m : -1);
+      if (idx && params.length === 1 && p.q === 0) this.window = this.windowOf(mus, sig, idx, prior ? m : -1);
     }
   }
 
   /**
-   * One numeric parameter (univariate TPE): kernels sorted by mean, and a radius beyond which a
+   * One continuous parameter (univariate TPE): kernels sorted by mean, and a radius beyond which a
    * kernel's term is more than e^40 below the largest one (the prior, always kept, bounds it),
    * so each candidate visits only the kernels near it.
    */
   private window?: { sortedMu: Float64Array; order: Int32Array; radius: number; prior: number; priorPos: number; base: Float64Array };
 
-  private windowOf(p: ParamInfo, mus: Float64Array, sig: Float64Array, order: Int32Array, prior: number): NonNullable<ParzenEstimator['window']> {
+  private windowOf(mus: Float64Array, sig: Float64Array, order: Int32Array, prior: number): NonNullable<ParzenEstimator["window"]> {
     const J = this.J;
     let maxW = -Infinity;
     let minW = Infinity;
@@ -276,21 +276,21 @@ export class ParzenEstimator {
       maxS = Math.max(maxS, sig[j]!);
       minS = Math.min(minS, sig[j]!);
     }
+    // Terms differ by at most the weights' spread, the -log σ spread (exact densities) and the
+    // normalisers (< 1); beyond this radius a kernel is e^40 below the prior's term.
     const sigmaSpread = maxS > 0 ? Math.log(maxS / minS) : 0;
-    const spread = maxW - minW + (this.scaleTerm || p.q > 0 ? sigmaSpread : 0) + (p.q > 0 ? Math.abs(Math.log(p.q / minS)) + 2 : 1);
-    const radius = Math.sqrt(2 * (40 + spread)) * maxS + p.q;
+    const spread = maxW - minW + (this.scaleTerm ? sigmaSpread : 0) + 1;
+    const radius = Math.sqrt(2 * (40 + spread)) * maxS;
     const sortedMu = new Float64Array(J);
     let priorPos = -1;
     for (let k = 0; k < J; k++) {
       sortedMu[k] = mus[order[k]!]!;
       if (order[k] === prior) priorPos = k;
     }
-    // Per-kernel constants of a continuous term: log weight, normaliser, and -log σ when exact.
+    // Per-kernel constants of a term: log weight, normaliser, and -log σ when exact.
     const base = new Float64Array(J);
-    if (p.q === 0) {
-      const lz = this.logZ[0]!;
-      for (let j = 0; j < J; j++) base[j] = this.logW[j]! - LOG_SQRT_2PI - lz[j]! - (this.scaleTerm ? Math.log(sig[j]!) : 0);
-    }
+    const lz = this.logZ[0]!;
+    for (let j = 0; j < J; j++) base[j] = this.logW[j]! - LOG_SQRT_2PI - lz[j]! - (this.scaleTerm ? Math.log(sig[j]!) : 0);
     return { sortedMu, order, radius, prior, priorPos, base };
   }
 
@@ -298,20 +298,12 @@ export class ParzenEstimator {
     const w = this.window!;
     const p = this.params[0]!;
     const mus = this.mus[0]!;
-    const sig = this.sigmas[0]!;
     const inv = this.invSig[0]!;
     const out = new Float64Array(size);
     const terms = new Float64Array(this.J + 1);
-    const uq = this.uniq[0];
     const term = (j: number, x: number): number => {
-      if (p.q === 0) {
-        const z = (x - mus[j]!) * inv[j]!;
-        return w.base[j]! - 0.5 * z * z;
-      }
-      const lb = Math.max(x - 0.5 * p.q, p.low);
-      const ub = Math.min(x + 0.5 * p.q, p.high);
-      const u = uq!.index[j]!;
-      return this.logW[j]! + logGaussMass((lb - mus[j]!) * inv[j]!, (ub - mus[j]!) * inv[j]!) - uq!.logZ[u]!;
+      const z = (x - mus[j]!) * inv[j]!;
+      return w.base[j]! - 0.5 * z * z;
     };
     for (let s = 0; s < size; s++) {
       const xv = xs[s]!;
@@ -444,7 +436,6 @@ export class ParzenEstimator {
           continue;
         }
         const mus = this.mus[pi]!;
-        const sig = this.sigmas[pi]!;
         if (p.q > 0) {
           const cache = gridCache[pi]!;
           const uq = this.uniq[pi]!;
