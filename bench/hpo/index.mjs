@@ -5,8 +5,8 @@
 //       objective). Ours: real trials, every one committed to the run's LMDB store. Optuna: TPE in
 //       memory (its fastest), measured on a study prefilled with add_trials up to the size (its
 //       real 1,500-trial run takes minutes; --full runs it, and SQLite too).
-//   (b) best value after 50, 100 and 200 trials, mean and median over 10 seeds, for our TPE,
-//       Optuna's TPE and random search, on Branin, Hartmann6, Rosenbrock-5D and "mixed".
+//   (b) best value after 50, 100 and 200 trials, mean and median over 10 seeds (--seeds N), for
+//       our TPE, Optuna's TPE and random search, on Branin, Hartmann6, Rosenbrock-5D and "mixed".
 //   (c) opening a 1,500-trial study in a fresh process and asking the next trial.
 // Ends with: RESULT overhead_ms_1500=<n> optuna_overhead_ms_1500=<n> reopen_ask_ms=<n> quality_not_worse=<k>/8
 import { spawn, spawnSync } from 'node:child_process';
@@ -39,6 +39,10 @@ const median = (xs) => {
   return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
 };
 const mean = (xs) => xs.reduce((a, b) => a + b, 0) / xs.length;
+const variance = (xs) => {
+  const m = mean(xs);
+  return xs.reduce((a, x) => a + (x - m) ** 2, 0) / Math.max(1, xs.length - 1);
+};
 const fmt = (v, d = 2) => (Math.abs(v) >= 1000 ? v.toFixed(0) : v.toFixed(d));
 const pad = (s, n) => String(s).padEnd(n);
 const lpad = (s, n) => String(s).padStart(n);
@@ -187,14 +191,20 @@ async function main() {
       console.log(`    ${pad(name, 24)}${cells.join('')}`);
     }
     for (const c of [100, 200]) {
-      const a = mean(Object.values(results[fn]['ours TPE']).map((x) => x[c]));
-      const b = mean(Object.values(results[fn]['Optuna TPE']).map((x) => x[c]));
+      const xa = Object.values(results[fn]['ours TPE']).map((x) => x[c]);
+      const xb = Object.values(results[fn]['Optuna TPE']).map((x) => x[c]);
+      const a = mean(xa);
+      const b = mean(xb);
       const ok = a <= b;
       if (ok) notWorse++;
-      verdicts.push(`${fn}@${c}: ${ok ? 'not worse' : 'worse'} (${fmt(a, 4)} vs ${fmt(b, 4)})`);
+      // The standard error of the difference of the two means: seeds differ between the two
+      // implementations (different generators), so a difference within ~2 s.e. is noise.
+      const se = Math.sqrt(variance(xa) / xa.length + variance(xb) / xb.length);
+      verdicts.push(`  ${pad(`${fn} @ ${c}`, 18)} ours ${lpad(fmt(a, 4), 10)}  Optuna ${lpad(fmt(b, 4), 10)}  ${ok ? 'not worse' : 'worse    '}  difference ${lpad(fmt(a - b, 4), 9)}, 2 s.e. ${lpad(fmt(2 * se, 4), 8)}${Math.abs(a - b) <= 2 * se ? ' (within noise)' : ''}`);
     }
   }
-  console.log(`  ours TPE vs Optuna TPE, mean at 100 and 200 trials: ${verdicts.join('; ')}\n`);
+  console.log('  ours TPE vs Optuna TPE, mean best value at 100 and 200 trials:');
+  console.log(verdicts.join('\n') + '\n');
 
   console.log('(c) open a 1,500-trial study in a fresh process and ask the next trial (timed inside the process)');
   const reopen = [0, 1, 2].map(() => ourReopen(mine.dir));
