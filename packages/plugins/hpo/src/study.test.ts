@@ -276,6 +276,32 @@ describe('studies', () => {
     expect(told.state).toBe('FAIL');
   });
 
+  test('timeout stops starting trials and lets the ones in flight finish; an aborted signal puts them back in the queue', async () => {
+    const study = await createStudy({ name: 'to', space: SPACE, sampler: { type: 'random', seed: 1 } });
+    const s = await study.optimize(async (t) => {
+      await new Promise((r) => setTimeout(r, 20));
+      return objective(t.params);
+    }, { trials: 1000, parallel: 2, timeout: 70 });
+    expect(s.stopped).toBe('timeout');
+    expect(study.counts.running).toBe(0);
+    expect(study.counts.complete).toBeGreaterThanOrEqual(2);
+    expect(study.counts.complete).toBeLessThan(20);
+    const ac = new AbortController();
+    const run = study.optimize(
+      (_t, { signal }) =>
+        new Promise<number>((_, reject) => {
+          signal.addEventListener('abort', () => reject(signal.reason));
+          setTimeout(() => ac.abort(new Error('stop')), 10);
+        }),
+      { trials: 1000, parallel: 2, signal: ac.signal },
+    );
+    const aborted = await run;
+    expect(aborted.stopped).toBe('aborted');
+    expect(study.counts).toMatchObject({ running: 0, waiting: 2, failed: 0 });
+    const next = await study.ask();
+    expect(next.attempts).toBe(2);
+  });
+
   test('per-trial writes stay the same size at trial 10 and at trial 400', async () => {
     const store = killable(memoryStorage());
     const study = await createStudy({ name: 'cost', storage: store, space: SPACE, sampler: { type: 'tpe', seed: 1 } });
