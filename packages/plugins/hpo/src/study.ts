@@ -165,8 +165,6 @@ export async function loadStudy(options: CreateStudyOptions): Promise<Study> {
   return Study.open({ ...options, storage });
 }
 
-const FINISHED: ReadonlySet<TrialState> = new Set(['COMPLETE', 'PRUNED', 'FAIL']);
-
 function randomSeed(): number {
   return randomBytes(4).readUInt32LE(0);
 }
@@ -294,7 +292,7 @@ export class Study {
 
   /** @internal use {@link createStudy} */
   static async open(o: CreateStudyOptions): Promise<Study> {
-    if (typeof o.name !== 'string' || o.name.length === 0) throw new HpoError('HPO_STUDY_NOT_FOUND', 'createStudy needs a name', { hint: 'Pass { name: "my-study" }.' });
+    if (typeof o?.name !== 'string' || o.name.length === 0) throw new TypeError('createStudy({ name }): the study needs a name, e.g. { name: "my-study" } or { name: ctx.task.id }');
     const storage = o.storage ?? memoryStorage();
     const s = new Study(o.name, storage, o.log);
     await s.init(o);
@@ -1141,4 +1139,4 @@ function errorText(err: unknown): string {
   return String(err);
 }
 
-export { TrialPruned, FINISHED as FINISHED_STATES };
+export { TrialPruned };
