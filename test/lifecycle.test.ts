@@ -50,7 +50,7 @@ stages:
     });
     const run = spawnCli(['start', 'job.yaml'], { cwd: dir });
     await waitFor(() => run.output().includes('start w'), 15_000, 'the task to start');
-    await sleep(500);
+    await waitFor(async () => (await cliJson<any[]>(['tasks', 'job.yaml'], { cwd: dir }))[0].progress.step > 0, 20_000, 'progress');
     run.child.kill('SIGINT');
     await waitFor(() => run.output().includes('again to exit at once'), 5_000, 'the first SIGINT');
     run.child.kill('SIGINT');

@@ -57,6 +57,27 @@ describe('planRun', () => {
     expect((await plan(SPEC)).digest).toBe(a.digest);
   });
 
+  test('operational options change neither the fingerprint nor the targets', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'runner-plan-'));
+    writeFileSync(join(dir, 'package.json'), '{}');
+    writeFileSync(
+      join(dir, 'fetch.mjs'),
+      `export default { name: 'fetch', version: '1.0.0', resumeSafe: ['pages'], operational: ['concurrency', 'retry.max'],
+        schema: { type: 'object', properties: { url: { type: 'string', default: 'x' }, pages: { type: 'integer', default: 1 },
+          concurrency: { type: 'integer', default: 4 }, retry: { type: 'object', default: {}, properties: { max: { type: 'integer', default: 3 } } } } },
+        run() {} };`,
+    );
+    writeFileSync(join(dir, 'job.yaml'), 'name: f\nplugins: [./fetch.mjs]\nstages:\n  - { id: s, plugin: fetch }\n');
+    const load = async (set: string[]) => planRun(await loadJobSpec(join(dir, 'job.yaml'), { cwd: dir, set })).tasks[0]!;
+    const base = await load([]);
+    const ops = await load(['stages.s.options.concurrency=16', 'stages.s.options.retry.max=9']);
+    expect([ops.fingerprint, ops.targets]).toEqual([base.fingerprint, base.targets]);
+    const target = await load(['stages.s.options.pages=5']);
+    expect(target.fingerprint).toBe(base.fingerprint);
+    expect(target.targets).not.toBe(base.targets);
+    expect((await load(['stages.s.options.url=y'])).fingerprint).not.toBe(base.fingerprint);
+  });
+
   test('values are encoded so ids stay unambiguous', async () => {
     expect(encodeIdPart('BTC/USDT')).toBe('BTC%2FUSDT');
     const p = await plan('name: x\nmatrix: { pair: ["BTC/USDT", "a b"] }\nstages:\n  - { id: s, plugin: steps }\n');

@@ -16,6 +16,7 @@ export interface LoadedPlugin {
   /** Options schema, normalised to an object schema that rejects unknown keys by default. */
   schema: JSONSchema;
   resumeSafe: readonly string[];
+  operational: readonly string[];
   /** Absolute path of the module the worker imports. */
   entry: string;
   /** How the plugin was found. */
@@ -88,6 +89,7 @@ export function checkDefinition(def: Partial<PluginDefinition>, entry: string, s
   if (typeof def.run !== 'function') problems.push('`run(ctx)` must be a function');
   if (def.schema !== undefined && (typeof def.schema !== 'object' || def.schema === null)) problems.push('`schema` must be a JSON schema object');
   if (def.resumeSafe !== undefined && !Array.isArray(def.resumeSafe)) problems.push('`resumeSafe` must be a list of option paths');
+  if (def.operational !== undefined && !Array.isArray(def.operational)) problems.push('`operational` must be a list of option paths');
   const schema = normaliseSchema(def.schema);
   const bad = schemaProblem(schema);
   if (bad) problems.push(`its schema does not compile: ${bad}`);
@@ -98,6 +100,7 @@ export function checkDefinition(def: Partial<PluginDefinition>, entry: string, s
     description: def.description,
     schema,
     resumeSafe: def.resumeSafe ?? [],
+    operational: def.operational ?? [],
     entry,
     source,
     definition: def as PluginDefinition,

@@ -258,6 +258,12 @@ export interface PluginDefinition<Options = any, Result = unknown> {
    */
   resumeSafe?: readonly string[];
   /**
+   * Option paths that change how a task runs but never its result: concurrency, timeouts, retry
+   * and rate-limit settings. They are left out of both the fingerprint and the targets, so
+   * changing one neither reruns completed work nor discards an unfinished task's checkpoints.
+   */
+  operational?: readonly string[];
+  /**
    * Where tasks run: worker threads (the default) or one child process per task, e.g. for native
    * libraries that cannot load twice in one process.
    */

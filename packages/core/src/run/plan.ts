@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import type { ResolvedJobSpec, ResolvedStage } from '../config/types.js';
 import type { Cell, Scalar } from '../plugin/types.js';
-import { majorOf } from '../plugin/load.js';
+import { majorOf, type LoadedPlugin } from '../plugin/load.js';
 import type { PlannedTaskInput } from '../store/lmdb-store.js';
 
 export interface PlannedTask extends PlannedTaskInput {
@@ -137,13 +137,17 @@ function projectionKey(cell: Cell, keys: readonly string[]): string {
  * except those the plugin marks resume-safe, which go into `targets` instead.
  */
 export function stageFingerprint(stage: ResolvedStage): { fingerprint: string; targets: string } {
-  return optionsFingerprint(stage.plugin.name, stage.plugin.version, stage.options, stage.plugin.resumeSafe);
+  return optionsFingerprint(stage.plugin, stage.options);
 }
 
-export function optionsFingerprint(plugin: string, version: string, options: Readonly<Record<string, unknown>>, resumeSafe: readonly string[]): { fingerprint: string; targets: string } {
-  const { kept, removed } = splitPaths(options, resumeSafe);
+export function optionsFingerprint(
+  plugin: Pick<LoadedPlugin, 'name' | 'version' | 'resumeSafe' | 'operational'>,
+  options: Readonly<Record<string, unknown>>,
+): { fingerprint: string; targets: string } {
+  const { kept: results } = splitPaths(options, plugin.operational);
+  const { kept, removed } = splitPaths(results as Record<string, unknown>, plugin.resumeSafe);
   return {
-    fingerprint: hashValue({ plugin, major: majorOf(version), options: kept }),
+    fingerprint: hashValue({ plugin: plugin.name, major: majorOf(plugin.version), options: kept }),
     targets: hashValue(removed),
   };
 }

@@ -769,7 +769,7 @@ export class Runner {
       }
       const id = `${parent.id}/${spec.key}`;
       if (this.active.has(id) || this.childQueue.some((c) => c.id === id)) return fail(`child ${id} is already running`);
-      const fp = optionsFingerprint(plugin.name, plugin.version, options, plugin.resumeSafe);
+      const fp = optionsFingerprint(plugin, options);
       let rec = await this.store.ensureChild({
         id,
         stage: stage?.id ?? plugin.name,

@@ -54,6 +54,8 @@ export interface RunPluginOptions {
   cancelAtStep?: number;
   /** Serves ctx.runChild; without it, runChild throws. */
   runChild?: (spec: ChildTaskSpec) => Promise<unknown>;
+  /** The shared data directory (`ctx.dataDir`). Default: `<dir>/data`. */
+  dataDir?: string;
   /** Keep checkpoint payloads up to this size in the store. @default 65536 */
   inlineMaxBytes?: number;
   /** Checkpoints kept per task. @default 3 */
@@ -103,7 +105,7 @@ export async function runPlugin<O extends object, R>(
   const dir = run.dir ?? mkdtempSync(join(tmpdir(), 'runner-test-'));
   const id = run.task?.id ?? 'test/cycle=1';
   const store = RunStore.open(dir);
-  const fp = optionsFingerprint(loaded.name, loaded.version, opts, loaded.resumeSafe);
+  const fp = optionsFingerprint(loaded, opts);
   try {
     await store.initMeta('test', '(test)');
     await store.syncPlan(
@@ -151,7 +153,7 @@ export async function runPlugin<O extends object, R>(
       pluginSource: 'path',
       options: opts,
       runDir: dir,
-      dataDir: join(dir, 'data'),
+      dataDir: run.dataDir ?? join(dir, 'data'),
       artifactDir: artifactDirFor(dir, id),
       upstream: run.upstream ?? {},
       resources: {},

@@ -18,6 +18,7 @@ function optionsOf(p: LoadedPlugin) {
     default: s.default ?? null,
     description: String(s.description ?? ''),
     resumeSafe: p.resumeSafe.includes(name),
+    operational: p.operational.includes(name),
   }));
 }
 
@@ -51,7 +52,7 @@ export const pluginsCommand: CommandModule<object, PluginsArgs> = {
       print(`${c.bold(p.name)} ${c.dim(p.version)} ${c.dim(`(${p.source})`)}  ${p.description ?? ''}`);
       for (const o of optionsOf(p)) {
         const def = o.default === null ? '' : ` = ${JSON.stringify(o.default)}`;
-        print(`    ${o.name}${c.dim(`: ${o.type}${def}`)}${o.resumeSafe ? c.cyan(' (resume-safe)') : ''}  ${c.dim(o.description)}`);
+        print(`    ${o.name}${c.dim(`: ${o.type}${def}`)}${o.resumeSafe ? c.cyan(' (resume-safe)') : ''}${o.operational ? c.cyan(' (operational)') : ''}  ${c.dim(o.description)}`);
       }
     }
     if (missing.length > 0) print(c.dim(`not installed: ${missing.join(', ')}`));
