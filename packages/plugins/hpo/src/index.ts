@@ -29,7 +29,7 @@
 import { definePlugin } from '@runner/core';
 import { studyCommand } from './cli/study-command.js';
 import { runHpo, validateHpoOptions, type HpoOptions, type HpoResult } from './plugin/run.js';
-import { hpoSchema, resumeSafe } from './plugin/schema.js';
+import { hpoSchema, operational, resumeSafe } from './plugin/schema.js';
 
 export { createStudy, loadStudy, Study, Trial, type CreateStudyOptions, type OptimizeOptions, type OptimizeSummary, type StudyCounts, type TellResult } from './study.js';
 export { HpoError, HPO_ERROR_CODES, TrialPruned, isTrialPruned, type HpoErrorCode } from './errors.js';
@@ -62,6 +62,7 @@ const plugin = definePlugin<HpoOptions, HpoResult>({
   description: 'Optuna-style hyperparameter studies: TPE/random/grid, pruning, warm starts per cell and cycle, exact resume',
   schema: hpoSchema,
   resumeSafe,
+  operational,
   commands: [studyCommand],
   run: runHpo,
 });

@@ -169,5 +169,8 @@ export const hpoSchema: JSONSchema = {
   },
 };
 
-/** Options that may change without invalidating the study or completed work. */
-export const resumeSafe = ['trials', 'parallel', 'timeout', 'onSpaceChange', 'retryInterrupted', 'maxConsecutiveFailures', 'pruner'] as const;
+/** The target: raising it on a completed task reopens it, and its study continues. */
+export const resumeSafe = ['trials'] as const;
+
+/** How trials run, not what the study is: changing one neither reruns nor restarts anything. */
+export const operational = ['parallel', 'timeout', 'pruner', 'onSpaceChange', 'retryInterrupted', 'maxConsecutiveFailures'] as const;
