@@ -1,0 +1,55 @@
+/**
+ * Errors of the HPO plugin and API. They carry a stable `code`, say what happened and what to do
+ * in the message itself (the runner shows a plugin's message, not its hint), and whether a retry
+ * can help.
+ */
+/** Every error code, sorted as in docs/hpo.md (a test keeps the two in sync). */
+export const HPO_ERROR_CODES = [
+  'HPO_SPACE_INVALID',
+  'HPO_SPACE_CHANGED',
+  'HPO_DIRECTION_CHANGED',
+  'HPO_DISTRIBUTION_CHANGED',
+  'HPO_TRIAL_FINISHED',
+  'HPO_TOO_MANY_FAILURES',
+  'HPO_NO_COMPLETE_TRIAL',
+  'HPO_GRID_EXHAUSTED',
+  'HPO_OBJECTIVE_INVALID',
+  'HPO_STUDY_NOT_FOUND',
+] as const;
+
+export type HpoErrorCode = (typeof HPO_ERROR_CODES)[number];
+
+export interface HpoIssue {
+  path: string;
+  message: string;
+  hint?: string;
+}
+
+export class HpoError extends Error {
+  readonly code: HpoErrorCode;
+  readonly retryable: boolean;
+  readonly hint?: string;
+  readonly issues: HpoIssue[];
+
+  constructor(code: HpoErrorCode, message: string, options: { hint?: string; retryable?: boolean; issues?: HpoIssue[]; cause?: unknown } = {}) {
+    super(message, options.cause === undefined ? undefined : { cause: options.cause });
+    this.name = 'HpoError';
+    this.code = code;
+    this.retryable = options.retryable ?? false;
+    this.hint = options.hint;
+    this.issues = options.issues ?? [];
+  }
+}
+
+/** Thrown by an objective (or returned by the pruner's decision) to end a trial as PRUNED. */
+export class TrialPruned extends Error {
+  readonly code = 'HPO_TRIAL_PRUNED';
+  constructor(message = 'trial pruned') {
+    super(message);
+    this.name = 'TrialPruned';
+  }
+}
+
+export function isTrialPruned(err: unknown): boolean {
+  return err instanceof TrialPruned || (typeof err === 'object' && err !== null && (err as { code?: unknown }).code === 'HPO_TRIAL_PRUNED');
+}
