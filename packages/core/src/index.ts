@@ -14,3 +14,4 @@ export { writeFileAtomic, sha256 } from './util/fs.js';
 export { viewRun, openStore as openRunStore, matchTasks, type RunView } from './cli/shared.js';
 export * as format from './cli/format.js';
 export { ownerAlive } from './store/lmdb-store.js';
+export { createPluginDb as openPluginDb } from './run/task-context.js';

@@ -20,6 +20,8 @@ export function withSpec<T>(y: Argv<T>): Argv<T & SpecArgs> {
     .option('set', {
       type: 'string',
       array: true,
+      // One value per --set, so a following positional is not taken for an override.
+      nargs: 1,
       describe: 'Override a spec value: key=value (repeatable), e.g. --set pool.threads=4 --set stages.work.options.steps=300',
     }) as unknown as Argv<T & SpecArgs>;
 }

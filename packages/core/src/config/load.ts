@@ -142,10 +142,21 @@ export async function loadJobSpec(specPath: string, options: LoadOptions = {}): 
     if (!plugin) continue;
     const defaults = (spec.pluginDefaults ?? {})[plugin.name] ?? {};
     const opts = deepMerge(structuredClone(isPlainObject(defaults) ? defaults : {}), isPlainObject(st.options) ? st.options : {});
+    let optionIssues = 0;
     for (const i of validateSchema(plugin.schema, opts, ['stages', index, 'options'])) {
       // `${params.x}` placeholders are filled per trial (runChild params); their type is checked then.
       if (isPlaceholder(valueAt(opts, i.path.slice(3)))) continue;
       issues.push(locateIssue(i));
+      optionIssues++;
+    }
+    if (optionIssues === 0 && typeof plugin.definition.validate === 'function') {
+      try {
+        for (const i of plugin.definition.validate(opts) ?? []) {
+          issues.push(locateIssue({ path: ['stages', index, 'options', ...i.path], message: i.message, hint: i.hint }));
+        }
+      } catch (err) {
+        issues.push(locateIssue({ path: ['stages', index, 'options'], message: `the ${plugin.name} plugin's validate() threw: ${(err as Error).message}` }));
+      }
     }
     const pool = isPlainObject(spec.pool) ? (spec.pool as NonNullable<UserJobSpec['pool']>) : {};
     const resources = isPlainObject(st.resources) ? (st.resources as Record<string, number>) : {};

@@ -268,6 +268,12 @@ export interface PluginDefinition<Options = any, Result = unknown> {
    * libraries that cannot load twice in one process.
    */
   isolation?: 'thread' | 'process' | ((options: Options) => 'thread' | 'process');
+  /**
+   * Checks JSON schema cannot express (e.g. `low <= high`), run on the defaulted options when
+   * the spec is loaded. Each issue's path is relative to the stage's `options`; the runner adds
+   * file, line and column. Return an empty list when all is well.
+   */
+  validate?(options: Options): { path: (string | number)[]; message: string; hint?: string }[];
   /** Extra CLI commands (reports, exports). */
   commands?: readonly PluginCommand[];
   run(ctx: TaskContext<Options>): Promise<Result> | Result;

@@ -135,7 +135,10 @@ export function infoOf(rec: CheckpointRecord): CheckpointInfo {
 
 const pluginDbs = new WeakMap<RunStore, Map<string, PluginDb>>();
 
-/** A plugin's private key/value database inside the run store. */
+/**
+ * A plugin's private key/value database inside the run store (what `ctx.db(name)` gives its
+ * tasks). CLI commands of a plugin use it to read their data, e.g. on a read-only store.
+ */
 export function createPluginDb(store: RunStore, plugin: string, name: string): PluginDb {
   if (!/^[\w.-]+$/.test(name)) throw usage(`ctx.db("${name}"): use letters, digits, _, . and -`);
   let dbs = pluginDbs.get(store);

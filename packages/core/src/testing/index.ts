@@ -27,6 +27,7 @@ import { serializeError, type SerializedError } from '../errors.js';
 import { checkDefinition } from '../plugin/load.js';
 import type {
   CheckpointInfo,
+  ChildRunOptions,
   ChildTaskSpec,
   Logger,
   PluginDefinition,
@@ -52,8 +53,8 @@ export interface RunPluginOptions {
   crashAtStep?: number;
   /** Fire the task's signal when the plugin reports progress at or past this step. */
   cancelAtStep?: number;
-  /** Serves ctx.runChild; without it, runChild throws. */
-  runChild?: (spec: ChildTaskSpec) => Promise<unknown>;
+  /** Serves ctx.runChild (with its onProgress/onEvent/signal options); without it, runChild throws. */
+  runChild?: (spec: ChildTaskSpec, options?: ChildRunOptions) => Promise<unknown>;
   /** The shared data directory (`ctx.dataDir`). Default: `<dir>/data`. */
   dataDir?: string;
   /** Keep checkpoint payloads up to this size in the store. @default 65536 */
@@ -210,7 +211,8 @@ export async function runPlugin<O extends object, R>(
         },
       },
       runChild: {
-        value: (spec: ChildTaskSpec) => (run.runChild ? run.runChild(spec) : Promise.reject(new Error('runChild: pass runChild to runPlugin to serve child tasks'))),
+        value: (spec: ChildTaskSpec, options?: ChildRunOptions) =>
+          run.runChild ? run.runChild(spec, options) : Promise.reject(new Error('runChild: pass runChild to runPlugin to serve child tasks')),
       },
       log: { value: ctx.log as Logger },
     });

@@ -64,11 +64,9 @@ const plugin = definePlugin<HpoOptions, HpoResult>({
   resumeSafe,
   operational,
   commands: [studyCommand],
+  // Space checks JSON schema cannot express (low > high, ...), reported with file:line:col.
+  validate: validateHpoOptions,
   run: runHpo,
 });
 
-/**
- * Checks the core could run at config time (file:line for the space checks JSON schema cannot
- * express); until it does, `run` performs them before anything starts.
- */
-export default Object.assign(plugin, { validate: validateHpoOptions });
+export default plugin;

@@ -82,8 +82,9 @@ describe('runner study', () => {
         async () => {
           const r = await runCli(['study', 'job.yaml', '--json'], { cwd: live });
           if (r.code !== 0) throw new Error(r.stderr);
-          const s = JSON.parse(r.stdout).studies[0];
-          sawRunning ||= (s.counts?.running ?? 0) > 0;
+          // Before the first trial starts there may be no study yet.
+          const s = JSON.parse(r.stdout).studies?.[0];
+          sawRunning ||= (s?.counts?.running ?? 0) > 0;
           return sawRunning;
         },
         20_000,

@@ -174,18 +174,18 @@ describe('bad search spaces are rejected with the config path', () => {
     expect(err.issues.every((i) => typeof i.line === 'number')).toBe(true);
   });
 
-  test('at the start of the run for what it cannot (low above high), naming the option path, not retried', async () => {
+  test('what JSON schema cannot express (low above high) too, through the plugin\'s validate hook', async () => {
     const dir = tempProject({ 'job.yaml': base({ lr: { float: [0.1, 0.0001], log: true }, units: { int: [256, 16] } }) });
-    const summary = await runSpec(dir);
-    expect(summary.exitCode).toBe(1);
-    const rec = readRun(dir).tasks.get('hpo/symbol=A/cycle=1')!;
-    expect(rec.state).toBe('failed');
-    expect(rec.attempts).toBe(1);
-    expect(rec.error!.message).toBe(
-      '[hpo] hpo/symbol=A/cycle=1: invalid search space: stages[hpo].options.space.lr.float: low 0.1 is above high 0.0001 (Write [low, high] with low ≤ high, e.g. [0.0001, 0.1].); ' +
-        'stages[hpo].options.space.units.int: low 256 is above high 16 (Write [low, high] with low ≤ high, e.g. [16, 256].). Fix the job spec and run again.',
-    );
-    expect(rec.error!.retryable).toBe(false);
-    expect(rec.error!.cause?.issues?.map((i) => i.path)).toEqual(['stages[hpo].options.space.lr.float', 'stages[hpo].options.space.units.int']);
+    const err = (await loadJobSpec(join(dir, 'job.yaml'), { cwd: dir }).then(
+      () => undefined,
+      (e: unknown) => e,
+    )) as { code: string; issues: { path: string; message: string; hint?: string; line?: number; col?: number }[] };
+    expect(err.code).toBe('RUNNER_CONFIG_INVALID');
+    expect(err.issues.map((i) => [i.path, i.message])).toEqual([
+      ['stages[0].options.space.lr.float', 'low 0.1 is above high 0.0001'],
+      ['stages[0].options.space.units.int', 'low 256 is above high 16'],
+    ]);
+    expect(err.issues[0]!.hint).toBe('Write [low, high] with low ≤ high, e.g. [0.0001, 0.1].');
+    expect(err.issues.every((i) => typeof i.line === 'number' && typeof i.col === 'number')).toBe(true);
   });
 });
