@@ -93,11 +93,10 @@ describe('hpo crash safety (real runner processes, SIGKILL)', () => {
     for (const [id, epochs] of perTrial) expect(epochs, id).toBeLessThanOrEqual(5 + kills);
   });
 
-  test('a seeded sequential study gives the same trials whether or not it was interrupted', async () => {
-    // No pruner here: a kill in the instant between a child's checkpoint and the parent recording
-    // that epoch's value loses one intermediate value, which can change later pruning decisions
-    // (docs/hpo.md, How resume works). The parameter sequence itself is exact.
-    const hpo = { trials: 12, parallel: 1, retryInterrupted: 5, sampler: { type: 'tpe', seed: 3 }, space: SPACE };
+  test('a seeded sequential study gives the same trials whether or not it was interrupted, pruning included', async () => {
+    // A kill between a child's checkpoint and the study recording that epoch's value would lose
+    // the value, but the resumed child replays it (the next test kills exactly there).
+    const hpo = { trials: 12, parallel: 1, retryInterrupted: 5, sampler: { type: 'tpe', seed: 3 }, pruner: { type: 'median', startupTrials: 2, warmupSteps: 1 }, space: SPACE };
     const clean = project(hpo, 40);
     const base = await runCli(['start', 'job.yaml'], { cwd: clean });
     expect(base.code, base.stderr).toBe(0);
@@ -111,8 +110,9 @@ describe('hpo crash safety (real runner processes, SIGKILL)', () => {
     const done = await runCli(['start', 'job.yaml'], { cwd: dir });
     expect(done.code, done.stdout + done.stderr).toBe(0);
     const got = await study(dir);
-    const view = (s: typeof got) => s.trials.map((t) => [t.number, t.state, t.params, t.value]);
+    const view = (s: typeof got) => s.trials.map((t) => [t.number, t.state, t.params, t.value, t.intermediate]);
     expect(view(got)).toEqual(view(expected));
+    expect(expected.trials.some((t) => t.state === 'PRUNED')).toBe(true);
     expect(got.trials.some((t) => t.attempts > 1)).toBe(true);
   });
 
