@@ -497,7 +497,8 @@ export class Runner {
 
   private payloadFor(a: Active, options: Readonly<Record<string, unknown>>): { payload: TaskPayload; resumeFrom?: TaskStartEvent['resumeFrom'] } {
     const rec = a.record;
-    const last = this.store.listCheckpoints(rec.id)[0];
+    // A task that never saved a checkpoint has none to look up.
+    const last = rec.checkpointSeq > 0 ? this.store.listCheckpoints(rec.id)[0] : undefined;
     const resumed = !!last && last.fingerprint === rec.fingerprint && majorOf(last.pluginVersion) === majorOf(a.plugin.version);
     const resumeFrom = resumed && last ? { seq: last.seq, step: last.step, total: last.total, type: last.type } : undefined;
     const payload: TaskPayload = {
