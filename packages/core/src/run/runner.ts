@@ -137,6 +137,7 @@ export class Runner {
   private threads?: ThreadExecutor;
   private processes?: ProcessExecutor;
   private kickScheduled = false;
+  private waitNoticeAt = 0;
   private lent = 0;
   private claiming = 0;
   private stopping = false;
@@ -883,7 +884,16 @@ export class Runner {
       if (this.childQueue.length > 0) return;
       if (this.ready.some((b) => b.length > 0)) return;
       if (this.delayed.size > 0) return;
-      for (const n of this.nodes.values()) if (n.state === 'running' && n.eligible) return; // held by another runner
+      let elsewhere = 0;
+      for (const n of this.nodes.values()) if (n.state === 'running' && n.eligible) elsewhere++;
+      if (elsewhere > 0) {
+        // Held by another runner: wait for them (their endings arrive through the event feed).
+        if (Date.now() - this.waitNoticeAt > 30_000) {
+          this.waitNoticeAt = Date.now();
+          this.log('info', `waiting for ${elsewhere} task${elsewhere === 1 ? '' : 's'} held by another runner`);
+        }
+        return;
+      }
     }
     const resolve = this.finishResolve;
     this.finishResolve = undefined;
