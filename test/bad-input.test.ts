@@ -1,7 +1,8 @@
 /**
  * Bad input gets a clear error, and nothing is lost.
  */
-import { chmodSync, copyFileSync, existsSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { chmodSync, copyFileSync, existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { execFileSync } from 'node:child_process';
 import { join } from 'node:path';
 import { describe, expect, test } from 'vitest';
@@ -127,6 +128,7 @@ stages:
     chmodSync(dir, 0o755);
     // root ignores permission bits, so run the CLI as an unprivileged user when we are root.
     const asUser = process.getuid?.() === 0 ? ['setpriv', '--reuid=65534', '--regid=65534', '--clear-groups'] : [];
+    if (asUser.length) execFileSync('setpriv', ['--version'], { stdio: 'ignore' }); // util-linux must be there
     if (asUser.length) for (const p of [dir, join(dir, 'job.yaml'), join(dir, 'package.json')]) chmodSync(p, statSync(p).isDirectory() ? 0o755 : 0o644);
     let out = '';
     let code = 0;
@@ -149,14 +151,19 @@ stages:
 });
 
 describe('a full disk', () => {
-  const canMount = process.getuid?.() === 0 && (() => {
+  // A small tmpfs is a real full disk; mounting one needs root and the mount capability.
+  const canMount = (() => {
+    if (process.getuid?.() !== 0) return false;
+    const probe = mkdtempSync(join(tmpdir(), 'runner-mount-'));
     try {
-      execFileSync('mount', ['--version'], { stdio: 'ignore' });
+      execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=64k', 'tmpfs', probe], { stdio: 'ignore' });
+      execFileSync('umount', [probe], { stdio: 'ignore' });
       return true;
     } catch {
       return false;
     }
   })();
+  if (!canMount) console.warn('full-disk test skipped: cannot mount a tmpfs here (needs root and CAP_SYS_ADMIN)');
 
   test.runIf(canMount)('stops with a clear error, keeps what was committed, and continues once space is freed', async () => {
     const dir = tempProject({
