@@ -657,10 +657,10 @@ export class Runner {
     let o: TaskOutcome;
     if (outcome.ok) {
       o = { state: 'completed', result: outcome.result, runMs };
-    } else if (isEnvironmentFull(outcome.error)) {
+    } else if (environmentFull(outcome.error)) {
       // Not the task's fault: stop the run, keep the task pending, continue once space is freed.
       o = { state: 'pending', runMs, note: `stopped: ${outcome.error.message}; resumes from its last checkpoint` };
-      this.onStoreError(Object.assign(new Error(outcome.error.message), { code: 'ENOSPC' }));
+      this.onStoreError(Object.assign(new Error(outcome.error.message), { code: environmentFull(outcome.error) }));
     } else if (a.cancelKind === 'interrupt') {
       o = { state: 'pending', runMs, note: `${a.cancelReason}; resumes from its last checkpoint` };
     } else if (a.cancelKind === 'cancel') {
@@ -959,15 +959,19 @@ export class Runner {
   }
 }
 
-const FULL = ['ENOSPC', 'EDQUOT', 'EROFS'];
+const FULL = ['ENOSPC', 'EDQUOT', 'EROFS', 'EFBIG'];
 
-/** Out of disk space or quota, or a read-only filesystem: the run cannot go on, whatever the task. */
-function isEnvironmentFull(e: SerializedError): boolean {
+/**
+ * Out of disk space or quota, a file-size limit, or a read-only filesystem: the run cannot go on,
+ * whatever the task. Returns the errno code found in the error or its causes.
+ */
+function environmentFull(e: SerializedError): string | undefined {
   for (let x: SerializedError | undefined = e; x; x = x.cause) {
-    if (x.code && FULL.includes(x.code)) return true;
-    if (/\b(ENOSPC|EDQUOT|EROFS)\b/.test(x.message)) return true;
+    if (x.code && FULL.includes(x.code)) return x.code;
+    const m = /\b(ENOSPC|EDQUOT|EROFS|EFBIG)\b/.exec(x.message);
+    if (m) return m[1];
   }
-  return false;
+  return undefined;
 }
 
 function wrapCause(e: SerializedError): Error {
