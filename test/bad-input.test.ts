@@ -1,7 +1,8 @@
 /**
  * Bad input gets a clear error, and nothing is lost.
  */
-import { chmodSync, copyFileSync, existsSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { chmodSync, copyFileSync, existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { execFileSync } from 'node:child_process';
 import { join } from 'node:path';
 import { describe, expect, test } from 'vitest';
@@ -127,6 +128,7 @@ stages:
     chmodSync(dir, 0o755);
     // root ignores permission bits, so run the CLI as an unprivileged user when we are root.
     const asUser = process.getuid?.() === 0 ? ['setpriv', '--reuid=65534', '--regid=65534', '--clear-groups'] : [];
+    if (asUser.length) execFileSync('setpriv', ['--version'], { stdio: 'ignore' }); // util-linux must be there
     if (asUser.length) for (const p of [dir, join(dir, 'job.yaml'), join(dir, 'package.json')]) chmodSync(p, statSync(p).isDirectory() ? 0o755 : 0o644);
     let out = '';
     let code = 0;
@@ -148,26 +150,17 @@ stages:
   });
 });
 
-describe('a full disk', () => {
-  const canMount = process.getuid?.() === 0 && (() => {
-    try {
-      execFileSync('mount', ['--version'], { stdio: 'ignore' });
-      return true;
-    } catch {
-      return false;
-    }
-  })();
-
-  test.runIf(canMount)('stops with a clear error, keeps what was committed, and continues once space is freed', async () => {
-    const dir = tempProject({
-      'job.yaml': `name: full
+/** Six tasks that each write ~300 KB checkpoints: a small disk fills quickly. */
+const BIG_PROJECT: Record<string, string> = {
+  'job.yaml': `name: full
+plugins: [./big.mjs]
 matrix: { symbol: [A, B, C, D, E, F] }
 pool: { threads: 2 }
 checkpoints: { inlineMaxBytes: 0 }
 stages:
   - { id: big, plugin: big, options: { chunks: 30 } }
 `,
-      'big.mjs': `export default {
+  'big.mjs': `export default {
   name: 'big', version: '1.0.0',
   schema: { type: 'object', properties: { chunks: { type: 'integer' } } },
   async run(ctx) {
@@ -178,15 +171,56 @@ stages:
       i++;
       acc = (acc * 31 + i) % 1000003;
       ctx.progress({ step: i, total: ctx.options.chunks });
-      // ~300 KB of state per checkpoint fills the small disk quickly.
       await ctx.checkpoint.save({ i, acc, pad: new Uint8Array(300_000).fill(i) }, { step: i, total: ctx.options.chunks });
     }
     return { acc };
   },
 };
 `,
-    });
-    writeFileSync(join(dir, 'job.yaml'), readFileSync(join(dir, 'job.yaml'), 'utf8').replace('stages:', 'plugins: [./big.mjs]\nstages:'));
+};
+const EXPECTED_ACC = Array.from({ length: 30 }, (_, k) => k + 1).reduce((acc, i) => (acc * 31 + i) % 1000003, 0);
+
+function execFileSyncStatus(cmd: string, args: string[], cwd: string): { status: number; out: string } {
+  try {
+    const out = execFileSync(cmd, args, { cwd, env: { ...process.env, NO_COLOR: '1' }, stdio: 'pipe' }).toString();
+    return { status: 0, out };
+  } catch (err) {
+    const e = err as { status: number; stdout: Buffer; stderr: Buffer };
+    return { status: e.status, out: e.stdout.toString() + e.stderr.toString() };
+  }
+}
+
+describe('a full disk', () => {
+  // A small tmpfs is a real full disk; mounting one needs root and the mount capability.
+  const canMount = (() => {
+    if (process.getuid?.() !== 0 || process.env.RUNNER_TEST_NO_MOUNT) return false;
+    const probe = mkdtempSync(join(tmpdir(), 'runner-mount-'));
+    try {
+      execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=64k', 'tmpfs', probe], { stdio: 'ignore' });
+      execFileSync('umount', [probe], { stdio: 'ignore' });
+      return true;
+    } catch {
+      return false;
+    }
+  })();
+  if (!canMount) console.warn('full-disk test uses a file-size limit instead: cannot mount a tmpfs here (needs root and CAP_SYS_ADMIN)');
+
+  test.runIf(!canMount)('a file-size limit stops the run with a clear error; it continues once the limit is lifted', async () => {
+    const dir = tempProject(BIG_PROJECT);
+    // SIGXFSZ ignored, so writes past the limit fail with EFBIG instead of killing the process.
+    const limited = execFileSyncStatus('sh', ['-c', `trap "" XFSZ; ulimit -f 200; exec "${process.execPath}" "${join(REPO, 'packages/core/bin/runner.js')}" start job.yaml`], dir);
+    expect(limited.status).toBe(1);
+    expect(limited.out).toContain(`cannot write the run store at ${join(dir, 'runs', 'full')}: a file-size limit was reached`);
+    const tasks = await cliJson<any[]>(['tasks', 'job.yaml'], { cwd: dir });
+    expect(tasks.map((t) => t.state)).not.toContain('failed');
+    const again = await runCli(['start', 'job.yaml'], { cwd: dir });
+    expect(again.code, again.stdout + again.stderr).toBe(0);
+    const done = await cliJson<any[]>(['tasks', 'job.yaml'], { cwd: dir });
+    expect(done.map((t) => t.result.acc)).toEqual(Array(6).fill(EXPECTED_ACC));
+  });
+
+  test.runIf(canMount)('stops with a clear error, keeps what was committed, and continues once space is freed', async () => {
+    const dir = tempProject(BIG_PROJECT);
     const runs = join(dir, 'runs');
     execFileSync('mkdir', ['-p', runs]);
     execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=2m', 'tmpfs', runs]);
@@ -213,8 +247,7 @@ stages:
       const again = await runCli(['start', 'job.yaml'], { cwd: dir });
       expect(again.code, again.stdout + again.stderr).toBe(0);
       const tasks = await cliJson<any[]>(['tasks', 'job.yaml'], { cwd: dir });
-      const expected = Array.from({ length: 30 }, (_, k) => k + 1).reduce((acc, i) => (acc * 31 + i) % 1000003, 0);
-      expect(tasks.map((t) => t.result.acc)).toEqual(Array(6).fill(expected));
+      expect(tasks.map((t) => t.result.acc)).toEqual(Array(6).fill(EXPECTED_ACC));
     } finally {
       try {
         execFileSync('umount', [runs], { stdio: 'ignore' });

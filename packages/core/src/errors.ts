@@ -212,8 +212,10 @@ export function runLocked(message: string, hint: string): RunnerError {
 export function storeUnwritable(dir: string, cause: unknown): RunnerError {
   const code = (cause as { code?: string })?.code;
   const why =
-    code === 'ENOSPC'
+    code === 'ENOSPC' || code === 'EDQUOT'
       ? 'the disk is full'
+      : code === 'EFBIG'
+        ? 'a file-size limit was reached (ulimit -f)'
       : code === 'EROFS'
         ? 'the filesystem is read-only'
         : code === 'EACCES' || code === 'EPERM'
@@ -222,7 +224,7 @@ export function storeUnwritable(dir: string, cause: unknown): RunnerError {
   return new RunnerError(ErrorCodes.RUNNER_STORE_UNWRITABLE, `cannot write the run store at ${dir}: ${why}`, {
     cause,
     hint:
-      code === 'ENOSPC'
+      code === 'ENOSPC' || code === 'EDQUOT' || code === 'EFBIG'
         ? 'Free disk space (`runner checkpoints <spec> prune --older-than 7d` helps), then start again. Nothing committed was lost.'
         : 'Make the directory writable or point runsDir elsewhere (`--set runsDir=/path`), then start again.',
   });

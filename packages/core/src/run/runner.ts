@@ -137,6 +137,7 @@ export class Runner {
   private threads?: ThreadExecutor;
   private processes?: ProcessExecutor;
   private kickScheduled = false;
+  private waitNoticeAt = 0;
   private lent = 0;
   private claiming = 0;
   private stopping = false;
@@ -497,7 +498,8 @@ export class Runner {
 
   private payloadFor(a: Active, options: Readonly<Record<string, unknown>>): { payload: TaskPayload; resumeFrom?: TaskStartEvent['resumeFrom'] } {
     const rec = a.record;
-    const last = this.store.listCheckpoints(rec.id)[0];
+    // A task that never saved a checkpoint has none to look up.
+    const last = rec.checkpointSeq > 0 ? this.store.listCheckpoints(rec.id)[0] : undefined;
     const resumed = !!last && last.fingerprint === rec.fingerprint && majorOf(last.pluginVersion) === majorOf(a.plugin.version);
     const resumeFrom = resumed && last ? { seq: last.seq, step: last.step, total: last.total, type: last.type } : undefined;
     const payload: TaskPayload = {
@@ -655,10 +657,10 @@ export class Runner {
     let o: TaskOutcome;
     if (outcome.ok) {
       o = { state: 'completed', result: outcome.result, runMs };
-    } else if (isEnvironmentFull(outcome.error)) {
+    } else if (environmentFull(outcome.error)) {
       // Not the task's fault: stop the run, keep the task pending, continue once space is freed.
       o = { state: 'pending', runMs, note: `stopped: ${outcome.error.message}; resumes from its last checkpoint` };
-      this.onStoreError(Object.assign(new Error(outcome.error.message), { code: 'ENOSPC' }));
+      this.onStoreError(Object.assign(new Error(outcome.error.message), { code: environmentFull(outcome.error) }));
     } else if (a.cancelKind === 'interrupt') {
       o = { state: 'pending', runMs, note: `${a.cancelReason}; resumes from its last checkpoint` };
     } else if (a.cancelKind === 'cancel') {
@@ -882,7 +884,16 @@ export class Runner {
       if (this.childQueue.length > 0) return;
       if (this.ready.some((b) => b.length > 0)) return;
       if (this.delayed.size > 0) return;
-      for (const n of this.nodes.values()) if (n.state === 'running' && n.eligible) return; // held by another runner
+      let elsewhere = 0;
+      for (const n of this.nodes.values()) if (n.state === 'running' && n.eligible) elsewhere++;
+      if (elsewhere > 0) {
+        // Held by another runner: wait for them (their endings arrive through the event feed).
+        if (Date.now() - this.waitNoticeAt > 30_000) {
+          this.waitNoticeAt = Date.now();
+          this.log('info', `waiting for ${elsewhere} task${elsewhere === 1 ? '' : 's'} held by another runner`);
+        }
+        return;
+      }
     }
     const resolve = this.finishResolve;
     this.finishResolve = undefined;
@@ -948,15 +959,19 @@ export class Runner {
   }
 }
 
-const FULL = ['ENOSPC', 'EDQUOT', 'EROFS'];
+const FULL = ['ENOSPC', 'EDQUOT', 'EROFS', 'EFBIG'];
 
-/** Out of disk space or quota, or a read-only filesystem: the run cannot go on, whatever the task. */
-function isEnvironmentFull(e: SerializedError): boolean {
+/**
+ * Out of disk space or quota, a file-size limit, or a read-only filesystem: the run cannot go on,
+ * whatever the task. Returns the errno code found in the error or its causes.
+ */
+function environmentFull(e: SerializedError): string | undefined {
   for (let x: SerializedError | undefined = e; x; x = x.cause) {
-    if (x.code && FULL.includes(x.code)) return true;
-    if (/\b(ENOSPC|EDQUOT|EROFS)\b/.test(x.message)) return true;
+    if (x.code && FULL.includes(x.code)) return x.code;
+    const m = /\b(ENOSPC|EDQUOT|EROFS|EFBIG)\b/.exec(x.message);
+    if (m) return m[1];
   }
-  return false;
+  return undefined;
 }
 
 function wrapCause(e: SerializedError): Error {

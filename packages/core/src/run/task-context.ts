@@ -45,6 +45,8 @@ export function createCheckpointApi(store: RunStore, t: CheckpointTarget, hooks:
   let lastSeq = t.lastSeq;
   return {
     async load<S>(): Promise<LoadedCheckpoint<S> | undefined> {
+      // Sequence numbers start at 1: none handed out means no checkpoint was ever saved.
+      if (lastSeq === 0) return undefined;
       for (const rec of store.listCheckpoints(t.taskId)) {
         const state = await readCheckpoint<S>(rec, t, hooks);
         if (state !== undefined) return { ...infoOf(rec), state: state.value };
@@ -150,7 +152,9 @@ export function createPluginDb(store: RunStore, plugin: string, name: string): P
 }
 
 function openPluginDb(store: RunStore, name: string): PluginDb {
-  const db = store.env.openDB(dbOptions(name)) as unknown as Database<unknown, Key>;
+  const db = store.env.openDB(dbOptions(name)) as unknown as Database<unknown, Key> | undefined;
+  // A read-only store that never had this database: read as empty.
+  if (!db) return emptyDb(name);
   const writer: PluginDbWriter = {
     get: <T>(key: DbKey) => db.get(key as Key) as T | undefined,
     put: (key, value) => void db.put(key as Key, value),
@@ -298,6 +302,17 @@ export function createTaskContext(payload: TaskPayload, store: RunStore, channel
     return p;
   };
   return { ctx, takeProgress };
+}
+
+function emptyDb(name: string): PluginDb {
+  const refuse = () => Promise.reject(new Error(`${name} is read-only here`));
+  return {
+    get: () => undefined,
+    *range() {},
+    transaction: refuse,
+    put: refuse,
+    remove: refuse,
+  };
 }
 
 /** Drops what cannot cross a thread boundary (functions, symbols), keeping the data. */

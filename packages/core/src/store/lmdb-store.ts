@@ -435,7 +435,7 @@ export class RunStore {
         next.result = outcome.result;
         next.error = undefined;
         if (next.progress?.total !== undefined) next.progress = { ...next.progress, step: next.progress.total, updatedAt: now };
-        if (retention) removedFiles.push(...this.pruneTaskCheckpoints(id, retention.keepOnComplete));
+        if (retention && rec.checkpointSeq > 0) removedFiles.push(...this.pruneTaskCheckpoints(id, retention.keepOnComplete));
       } else if (outcome.state === 'failed') {
         next.error = outcome.error;
         next.failures = rec.failures + 1;
