@@ -10,9 +10,6 @@ export function runStudies(store: RunStore): StudyStorage | undefined {
   let db: ReturnType<typeof openPluginDb>;
   try {
     db = openPluginDb(store, 'hpo', 'studies');
-    // On a read-only store whose studies database does not exist yet (a runner just started),
-    // core's openPluginDb returns a handle whose reads throw: probe one.
-    db.get(['name', '']);
   } catch {
     return undefined;
   }

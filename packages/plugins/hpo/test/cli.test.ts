@@ -1,11 +1,8 @@
 /** `runner study`: the trial table, best parameters, history sparkline, and CSV/JSONL/JSON exports. */
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, test } from 'vitest';
 import { cliJson, runCli, spawnCli, tempProject, waitFor } from '../../../../test/helpers/cli.js';
-import { tmpdir } from 'node:os';
-import { RunStore } from '@runner/core';
-import { runStudies } from '../src/index.js';
 import { runSpec, spec } from './helpers.js';
 
 const SPACE = { x: { float: [-1, 1] }, y: { float: [-1, 1] }, act: { choice: ['relu', 'tanh'] } };
@@ -74,19 +71,6 @@ describe('runner study', () => {
     const p = await runCli(['study', 'plain.yaml'], { cwd: dir });
     expect(p.code).toBe(2);
     expect(p.stderr).toContain('plain.yaml has no stage with plugin: hpo');
-  });
-
-  test('a run store without studies yet (a runner just started) reads as no studies, not as an error', async () => {
-    const runDir = mkdtempSync(join(tmpdir(), 'hpo-nostudies-'));
-    const w = RunStore.open(runDir);
-    await w.initMeta('x', '(test)');
-    await w.close();
-    const r = RunStore.open(runDir, { readOnly: true });
-    try {
-      expect(runStudies(r)).toBeUndefined();
-    } finally {
-      await r.close();
-    }
   });
 
   test('reads the store while a runner is writing it, and shows running trials', async () => {
