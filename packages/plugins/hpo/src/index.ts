@@ -49,7 +49,7 @@ export {
   type ParamValue,
   type Choice,
 } from './space.js';
-export { TpeSampler, RandomSampler, GridSampler, createSampler, type Sampler, type SamplingContext, type TpeOptions } from './samplers/index.js';
+export { TpeSampler, RandomSampler, GridSampler, createSampler, TPE_DEFAULTS, TPE_OPTUNA_31, type Sampler, type SamplingContext, type TpeOptions, type TpePreset } from './samplers/index.js';
 export { NopPruner, PercentilePruner, SuccessiveHalvingPruner, HyperbandPruner, type Pruner } from './pruners/index.js';
 export { createPruner } from './pruners/create.js';
 export { Rng } from './rng.js';

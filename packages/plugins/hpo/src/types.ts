@@ -55,7 +55,19 @@ export type FrozenTrial = Readonly<TrialRecord>;
 export interface SamplerConfig {
   type: 'tpe' | 'random' | 'grid';
   seed?: number;
+  /** TPE: the base configuration ('default', or Optuna 3.1's exactly); the settings below override it. @default 'default' */
+  preset?: 'default' | 'optuna-3.1';
   multivariate?: boolean;
+  /** TPE, multivariate kernel widths. Default: 'scott' (preset optuna-3.1: 'optuna'). */
+  bandwidth?: 'scott' | 'optuna';
+  /** TPE, multivariate: share of trials sampled by the univariate TPE. Default 0.5 (optuna-3.1: 0). */
+  univariateShare?: number;
+  /** TPE: weights of the good group. Default 'ei' (optuna-3.1: 'optuna'). */
+  weighting?: 'ei' | 'optuna';
+  /** TPE: exponent α of the magic clip. Default 1.25 (optuna-3.1: 1). */
+  magicClipExponent?: number;
+  /** TPE: how the startup trials are chosen. Default 'halton' (optuna-3.1: 'random'). */
+  startup?: 'halton' | 'random';
   startupTrials?: number;
   candidates?: number;
   /** Fraction of observations in the good group (γ), capped by `gammaMax`. @default 0.1 */

@@ -3,7 +3,7 @@
  * its target with no trial left RUNNING, no duplicate numbers, interrupted trials retried with
  * their parameters; and a seeded sequential study ends exactly as an uninterrupted one.
  */
-import { writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, test } from 'vitest';
 import { cliJson, runCli, sleep, spawnCli, tempProject, waitFor } from '../../../../test/helpers/cli.js';
@@ -15,7 +15,7 @@ interface StudyJson {
     name: string;
     taskState: string;
     counts: { complete: number; pruned: number; failed: number; running: number; waiting: number };
-    trials: { number: number; state: string; value: number | null; params: Record<string, unknown>; attempts: number; failures?: { reason: string }[] }[];
+    trials: { number: number; state: string; value: number | null; params: Record<string, unknown>; intermediate: [number, number][]; attempts: number; failures?: { reason: string }[] }[];
   }[];
 }
 
@@ -93,11 +93,10 @@ describe('hpo crash safety (real runner processes, SIGKILL)', () => {
     for (const [id, epochs] of perTrial) expect(epochs, id).toBeLessThanOrEqual(5 + kills);
   });
 
-  test('a seeded sequential study gives the same trials whether or not it was interrupted', async () => {
-    // No pruner here: a kill in the instant between a child's checkpoint and the parent recording
-    // that epoch's value loses one intermediate value, which can change later pruning decisions
-    // (docs/hpo.md, How resume works). The parameter sequence itself is exact.
-    const hpo = { trials: 12, parallel: 1, retryInterrupted: 5, sampler: { type: 'tpe', seed: 3 }, space: SPACE };
+  test('a seeded sequential study gives the same trials whether or not it was interrupted, pruning included', async () => {
+    // A kill between a child's checkpoint and the study recording that epoch's value would lose
+    // the value, but the resumed child replays it (the next test kills exactly there).
+    const hpo = { trials: 12, parallel: 1, retryInterrupted: 5, sampler: { type: 'tpe', seed: 3 }, pruner: { type: 'median', startupTrials: 2, warmupSteps: 1 }, space: SPACE };
     const clean = project(hpo, 40);
     const base = await runCli(['start', 'job.yaml'], { cwd: clean });
     expect(base.code, base.stderr).toBe(0);
@@ -111,8 +110,44 @@ describe('hpo crash safety (real runner processes, SIGKILL)', () => {
     const done = await runCli(['start', 'job.yaml'], { cwd: dir });
     expect(done.code, done.stdout + done.stderr).toBe(0);
     const got = await study(dir);
-    const view = (s: typeof got) => s.trials.map((t) => [t.number, t.state, t.params, t.value]);
+    const view = (s: typeof got) => s.trials.map((t) => [t.number, t.state, t.params, t.value, t.intermediate]);
     expect(view(got)).toEqual(view(expected));
+    expect(expected.trials.some((t) => t.state === 'PRUNED')).toBe(true);
     expect(got.trials.some((t) => t.attempts > 1)).toBe(true);
+  });
+
+  test('a kill between a child checkpointing an epoch and the study recording its value loses nothing: the resumed child replays it, and the pruner decides as in an uninterrupted run', async () => {
+    const hpo = { trials: 12, parallel: 1, sampler: { type: 'tpe', seed: 5 }, pruner: { type: 'median', startupTrials: 2, warmupSteps: 2 }, space: SPACE };
+    const clean = project(hpo, 0);
+    const base = await runCli(['start', 'job.yaml'], { cwd: clean });
+    expect(base.code, base.stderr).toBe(0);
+    const expected = await study(clean);
+    // The victim: a trial the pruner stopped at epoch k ≥ 2. Its child dies right after it
+    // checkpointed epoch k and before it reported it, so the study never hears of epoch k and
+    // the resumed child starts after it: only a replay can bring the value (and the decision) back.
+    const victim = expected.trials.find((t) => t.state === 'PRUNED' && t.intermediate.length >= 2)!;
+    expect(victim, 'a trial pruned after its second epoch').toBeDefined();
+    const k = Math.max(...victim.intermediate.map(([step]) => step));
+
+    const dir = tempProject({});
+    const marker = join(dir, 'died');
+    writeFileSync(join(dir, 'job.yaml'), spec({ hpo, train: { epochs: 5, traceFile: join(dir, 'trace.log'), dieAt: `trial=${victim.number}:${k}`, dieMarker: marker } }));
+    const killed = await runCli(['start', 'job.yaml'], { cwd: dir });
+    expect(killed.signal, killed.stdout + killed.stderr).toBe('SIGKILL');
+    expect(readFileSync(marker, 'utf8').trim()).toBe(`hpo/symbol=A/cycle=1/trial=${victim.number} ${k}`);
+    const cut = (await study(dir)).trials.find((t) => t.number === victim.number)!;
+    expect(cut.state).toBe('RUNNING');
+    expect(cut.intermediate.map(([step]) => step)).not.toContain(k);
+
+    const done = await runCli(['start', 'job.yaml'], { cwd: dir });
+    expect(done.code, done.stdout + done.stderr).toBe(0);
+    const got = await study(dir);
+    const view = (s: typeof got) => s.trials.map((t) => ({ number: t.number, state: t.state, params: t.params, value: t.value, intermediate: t.intermediate }));
+    expect(view(got)).toEqual(view(expected));
+    const again = got.trials.find((t) => t.number === victim.number)!;
+    expect(again.attempts).toBe(2);
+    // The child resumed after epoch k: it did not train epoch k twice.
+    expect(trace(dir).filter((l) => l === `hpo/symbol=A/cycle=1/trial=${victim.number} ${k}`)).toHaveLength(1);
+    expect(existsSync(marker)).toBe(true);
   });
 });

@@ -100,6 +100,20 @@ describe('train plugin', () => {
     expect(outcome(longer.result!)).toEqual(outcome(direct.result!));
   });
 
+  test('a resumed training first replays the epochs of its checkpoint as epoch events (replay: true), with their values', async () => {
+    // A parent that missed one (an hpo trial, when a kill landed between this checkpoint and the
+    // study recording the epoch) records it from the replay.
+    const epochsOf = (r: Run) => r.events.filter((e) => e.name === 'epoch').map((e) => e.data as { epoch: number; metrics: Record<string, number>; replay?: boolean });
+    const base = await train(small({ epochs: 4 }));
+    const first = await train(small({ epochs: 4 }), { crashAtStep: 2.5 });
+    expect(first.outcome).toBe('crashed');
+    const resumed = await train(small({ epochs: 4 }), { dir: first.dir });
+    expect(resumed.resumedFrom).toBe(2);
+    expect(epochsOf(base).map((e) => [e.epoch, e.replay ?? false])).toEqual([[1, false], [2, false], [3, false], [4, false]]);
+    expect(epochsOf(resumed).map((e) => [e.epoch, e.replay ?? false])).toEqual([[1, true], [2, true], [3, false], [4, false]]);
+    for (const e of epochsOf(resumed)) expect(e.metrics, `epoch ${e.epoch}`).toEqual(epochsOf(base)[e.epoch - 1]!.metrics);
+  });
+
   test('a corrupted checkpoint falls back to the previous one', async () => {
     const base = await train(small({ epochs: 5 }));
     const opts = small({ epochs: 5 });

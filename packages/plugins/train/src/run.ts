@@ -152,6 +152,10 @@ export async function runTrain(ctx: TaskContext<TrainOptions>): Promise<TrainRes
         if (st.backend !== backend) ctx.log.warn(`the checkpoint was written on backend ${st.backend}, training goes on on ${backend}: the result will not be bit-identical to an uninterrupted run`);
         if (st.stoppedEarly && st.epoch < epochs) ctx.log.info(`training stopped early at epoch ${st.epoch}; a larger epochs does not resume it (change earlyStopping to train on)`);
         else if (st.epoch > epochs) ctx.log.warn(`the checkpoint is at epoch ${st.epoch}, beyond epochs ${epochs}; keeping the model of epoch ${st.epoch}`);
+        // The epochs this checkpoint already holds, once more and marked as a replay: a parent that
+        // missed one (a kill between this checkpoint and the parent recording the epoch's value,
+        // e.g. an hpo trial) records it now; one that has it ignores it.
+        for (const e of replayEpochs(st.history)) ctx.emit('epoch', { epoch: e.epoch, epochs, metrics: e.metrics, lr: e.metrics.lr, replay: true });
       }
     }
 
@@ -416,4 +420,14 @@ function stableStringify(v: unknown): string {
       .join(',')}}`;
   }
   return JSON.stringify(v) ?? 'null';
+}
+
+/** Each epoch of a restored history as its `epoch` event had it: `{ epoch, metrics }` (lr included). */
+export function replayEpochs(history: Record<string, number[]>): { epoch: number; metrics: Record<string, number> }[] {
+  const epochs = history.epoch ?? [];
+  return epochs.map((epoch, i) => {
+    const metrics: Record<string, number> = {};
+    for (const [k, values] of Object.entries(history)) if (k !== 'epoch' && values[i] !== undefined) metrics[k] = values[i]!;
+    return { epoch, metrics };
+  });
 }

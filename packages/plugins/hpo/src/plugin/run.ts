@@ -149,11 +149,19 @@ export async function runHpo(ctx: TaskContext<HpoOptions>): Promise<HpoResult> {
             signal: stop.signal,
             onEvent(evName, data) {
               if (evName !== objective.event || pruning || trial.state !== 'RUNNING') return;
-              const d = data as { epoch?: unknown; step?: unknown; metrics?: Record<string, unknown> } | undefined;
+              const d = data as { epoch?: unknown; step?: unknown; metrics?: Record<string, unknown>; replay?: unknown } | undefined;
               const step = d?.epoch ?? d?.step;
               const v = d?.metrics?.[objective.metric];
               if (typeof v !== 'number' || typeof step !== 'number' || !Number.isInteger(step) || step < 0) return;
+              const latest = Math.max(-1, ...trial.intermediateValues.steps);
+              // A step reported twice keeps its first value.
               trial.report(v, step);
+              // A resumed child replays the epochs of its checkpoint (replay: true). One the study
+              // missed (a kill between the child's checkpoint and the study recording it) is
+              // recorded above and judged by the pruner as it was then: the trial's latest step.
+              // Earlier ones were judged when first reported; judging them again would judge the
+              // latest step once more, which nothing in an uninterrupted run does.
+              if (d?.replay === true && step < latest) return;
               if (trial.shouldPrune()) {
                 // Record the decision first, so a crash now cannot turn it into a full training.
                 pruning = study.tell(trial, { state: 'pruned' });

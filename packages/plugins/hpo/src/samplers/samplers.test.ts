@@ -6,7 +6,9 @@ import { categoricalDist, contains, floatDist, intDist, parseSpace, toExternal }
 import { createStudy } from '../study.js';
 import { GridSampler, gridValues } from './grid.js';
 import { RandomSampler } from './random.js';
-import { defaultGamma, defaultWeights, ParzenEstimator, paramInfo, TPE_DEFAULTS, TpeSampler } from './tpe.js';
+import { createSampler } from './index.js';
+import { fromUnit, ScrambledHalton } from './qmc.js';
+import { defaultGamma, defaultWeights, improvementWeights, ParzenEstimator, paramInfo, selectBelow, TPE_DEFAULTS, TPE_OPTUNA_31, TpeSampler } from './tpe.js';
 import type { Distribution } from '../space.js';
 import type { SamplingContext } from './types.js';
 
@@ -50,7 +52,7 @@ describe('TPE', () => {
     for (const c of cases) {
       const params = c.params.map((p, i) => paramInfo(p.name, p.dist, i));
       const obs = c.params.map((p, i) => Float64Array.from(p.obs.map((v) => (params[i]!.log ? Math.log(v) : v))));
-      const pe = new ParzenEstimator(params, obs, c.n, { ...TPE_DEFAULTS, multivariate: c.multivariate });
+      const pe = new ParzenEstimator(params, obs, c.n, { ...TPE_OPTUNA_31, multivariate: c.multivariate });
       close(pe.w, c.weights, 1e-12);
       // Equal observations get the same set of widths, but Optuna pairs them with the
       // observations' weights in the order of NumPy's unstable quicksort, ours in trial order.
@@ -112,7 +114,7 @@ describe('TPE', () => {
     }
     const running = Array.from({ length: 8 }, () => new Map([['x', 0.2]]));
     const spread = (liar: boolean) => {
-      const s = new TpeSampler({ constantLiar: liar });
+      const s = new TpeSampler({ preset: 'optuna-3.1', constantLiar: liar });
       const xs = Array.from({ length: 20 }, (_, i) => s.sampleIndependent({ rng: Rng.fromSeed(i), history: h, running, trialNumber: 40, studyName: 's' }, 'x', d));
       return xs.reduce((a, x) => a + Math.abs(x - 0.2), 0) / xs.length;
     };
@@ -124,10 +126,108 @@ describe('TPE', () => {
     const d = floatDist(0, 1);
     const c = h.column('x', d);
     for (let i = 0; i < 9; i++) h.add(i, new Map([[c, 0.5]]), 0, -Infinity);
-    const tpe = new TpeSampler();
+    const tpe = new TpeSampler({ preset: 'optuna-3.1' });
     const a = tpe.sampleIndependent(ctxOf(h, 4), 'x', d);
     const b = new RandomSampler().sampleIndependent(ctxOf(h, 4), 'x', d);
     expect(a).toBe(b);
+  });
+});
+
+describe('TPE presets and the default configuration', () => {
+  test("preset optuna-3.1 is Optuna 3.1's TPESampler; the default preset changes five things; given settings override either", () => {
+    const opts = (c: object) => (createSampler({ type: 'tpe', ...c } as never, 1) as TpeSampler).options;
+    const { gamma: _g, weights: _w, seed: _s, ...compat } = opts({ preset: 'optuna-3.1' });
+    const { gamma: _g2, weights: _w2, seed: _s2, ...optuna } = TPE_OPTUNA_31;
+    expect(compat).toEqual(optuna);
+    expect(opts({})).toMatchObject({ multivariate: true, bandwidth: 'scott', univariateShare: 0.5, weighting: 'ei', magicClipExponent: 1.25, startup: 'halton', candidates: 24, startupTrials: 10 });
+    expect(opts({ preset: 'optuna-3.1', multivariate: true, startup: 'halton' })).toMatchObject({ multivariate: true, bandwidth: 'optuna', startup: 'halton', weighting: 'optuna' });
+    expect(opts({ multivariate: false, weighting: 'optuna' })).toMatchObject({ multivariate: false, weighting: 'optuna', startup: 'halton', magicClipExponent: 1.25 });
+    expect(TPE_DEFAULTS.kernelDensity).toBe('optuna-3.1');
+  });
+
+  test("multivariate kernels with Scott's rule: per parameter 1.059·min(IQR/1.34, sd)·n^(-1/5), floored by the magic clip", () => {
+    const d = floatDist(0, 10);
+    const params = [paramInfo('a', d, 0), paramInfo('b', d, 1)];
+    const a = [0.5, 2, 6, 8, 9.5];
+    const b = [5, 5.1, 5.2, 5.3, 5.4];
+    const pe = new ParzenEstimator(params, [Float64Array.from(a), Float64Array.from(b)], 5, { ...TPE_DEFAULTS, magicClipExponent: 1 });
+    // The kernels' means include the prior's (the middle of the range), as in Watanabe 2023.
+    const rule = (xs: number[]) => {
+      const n = xs.length;
+      const mean = xs.reduce((s, x) => s + x, 0) / n;
+      const sd = Math.sqrt(xs.reduce((s, x) => s + (x - mean) ** 2, 0) / (n - 1));
+      const q = [...xs].sort((x, y) => x - y);
+      const at = (f: number) => q[Math.floor(f * (n - 1))]! + (q[Math.min(n - 1, Math.floor(f * (n - 1)) + 1)]! - q[Math.floor(f * (n - 1))]!) * (f * (n - 1) - Math.floor(f * (n - 1)));
+      return 1.059 * Math.min((at(0.75) - at(0.25)) / 1.34, sd) * n ** -0.2;
+    };
+    const sa = rule([...a, 5]);
+    expect(sa).toBeGreaterThan(10 / 7);
+    for (let j = 0; j < 5; j++) expect(pe.sigmas[0]![j]).toBeCloseTo(sa, 12);
+    // b is tightly clustered: its width is the magic clip's floor, range / (1 + kernels).
+    for (let j = 0; j < 5; j++) expect(pe.sigmas[1]![j]).toBeCloseTo(10 / 7, 12);
+    // The prior keeps the whole range.
+    expect(pe.sigmas[0]![5]).toBe(10);
+    // Exponent 1.25 floors lower: range / 7^1.25.
+    const pe2 = new ParzenEstimator(params, [Float64Array.from(a), Float64Array.from(b)], 5, TPE_DEFAULTS);
+    expect(pe2.sigmas[1]![0]).toBeCloseTo(10 / 7 ** 1.25, 12);
+    // ... but never below range / 100.
+    const many = Float64Array.from({ length: 200 }, (_, i) => 5 + i * 1e-4);
+    const pe3 = new ParzenEstimator([paramInfo('b', d, 0)], [many], 200, TPE_DEFAULTS);
+    expect(pe3.sigmas[0]![0]).toBeCloseTo(0.1, 12);
+  });
+
+  test('ei weighting weighs each good trial by its improvement on the best bad one; pruned trials fall back to plain weights', () => {
+    const h = new History();
+    const c = h.column('x', floatDist(0, 1));
+    const scores = [5, 1, 3, 0.5, 4, 2];
+    scores.forEach((v, i) => h.add(i, new Map([[c, i / 10]]), v, -Infinity));
+    const below = selectBelow(h, 3);
+    expect(Array.from(below)).toEqual([0, 1, 0, 1, 0, 1]);
+    // The best bad score is 3.
+    expect(Array.from(improvementWeights(h, [1, 3, 5], below)!)).toEqual([2, 2.5, 1]);
+    const pe = new ParzenEstimator([paramInfo('x', floatDist(0, 1), 0)], [Float64Array.from([0.1, 0.3, 0.5])], 3, TPE_DEFAULTS, undefined, Float64Array.from([2, 2.5, 1]));
+    // The prior weighs the mean improvement: weights 2, 2.5, 1 and 11/6, normalised.
+    const total = 2 + 2.5 + 1 + 11 / 6;
+    expect(Array.from(pe.w).map((x) => x * total)).toEqual([2, 2.5, 1, 11 / 6].map((x) => expect.closeTo(x, 12)));
+    h.add(6, new Map([[c, 0.9]]), 0.1, -3);
+    expect(improvementWeights(h, [1, 3, 6], selectBelow(h, 3))).toBeUndefined();
+  });
+
+  test('with univariateShare 0.5 every other trial is sampled one parameter at a time', () => {
+    const h = new History();
+    const space = { a: floatDist(0, 1), b: floatDist(0, 1) };
+    const ca = h.column('a', space.a);
+    const cb = h.column('b', space.b);
+    const rng = Rng.fromSeed(3);
+    for (let i = 0; i < 20; i++) h.add(i, new Map([[ca, rng.random()], [cb, rng.random()]]), rng.random(), -Infinity);
+    const tpe = new TpeSampler();
+    const joint = [20, 21, 22, 23, 24, 25].map((t) => tpe.sampleRelative({ ...ctxOf(h), trialNumber: t }, space).size);
+    expect(joint).toEqual([2, 0, 2, 0, 2, 0]);
+    expect(new TpeSampler({ univariateShare: 0 }).sampleRelative({ ...ctxOf(h), trialNumber: 21 }, space).size).toBe(2);
+  });
+
+  test('startup trials come from a scrambled Halton sequence: stratified, in bounds, reproducible, and seeded', () => {
+    const seq = new ScrambledHalton(7, 'study');
+    // Base 2 (first parameter): 8 consecutive points put one in each eighth; base 3: one in each ninth.
+    expect(new Set(Array.from({ length: 8 }, (_, i) => Math.floor(seq.value(i, 0) * 8))).size).toBe(8);
+    expect(new Set(Array.from({ length: 9 }, (_, i) => Math.floor(seq.value(i, 1) * 9))).size).toBe(9);
+    expect(new Set(Array.from({ length: 25 }, (_, i) => Math.floor(seq.value(i, 2) * 5))).size).toBe(5);
+    const again = new ScrambledHalton(7, 'study');
+    expect(Array.from({ length: 5 }, (_, i) => again.value(i + 3, 4))).toEqual(Array.from({ length: 5 }, (_, i) => seq.value(i + 3, 4)));
+    expect(new ScrambledHalton(8, 'study').value(1, 0)).not.toBe(seq.value(1, 0));
+    expect(new ScrambledHalton(7, 'other').value(1, 0)).not.toBe(seq.value(1, 0));
+    // Mapped onto distributions as the random sampler maps uniform draws.
+    const dists = { lr: floatDist(1e-5, 1e-1, { log: true }), units: intDist(16, 256, { step: 16 }), act: categoricalDist(['relu', 'tanh', 'gelu']), d: floatDist(0, 0.5, { step: 0.05 }) };
+    for (let i = 0; i < 50; i++) for (const [j, d] of Object.values(dists).entries()) expect(contains(d, toExternal(d, fromUnit(d, seq.value(i, j))))).toBe(true);
+    expect(new Set(Array.from({ length: 6 }, (_, i) => fromUnit(dists.act, seq.value(i, 0)))).size).toBe(3);
+    // The sampler's: point <trial number>, parameters in name order, scrambled by seed and study.
+    const tpe = new TpeSampler({ seed: 7 });
+    const h = new History();
+    const mine = new ScrambledHalton(7, 's');
+    const p0 = tpe.sampleRelative({ ...ctxOf(h), trialNumber: 3 }, { y: floatDist(-1, 1), x: floatDist(0, 1) });
+    expect(p0.get('x')).toBe(mine.value(3, 0));
+    expect(p0.get('y')).toBe(-1 + 2 * mine.value(3, 1));
+    expect(new TpeSampler({ seed: 7, startup: 'random' }).sampleRelative({ ...ctxOf(h), trialNumber: 3 }, { x: floatDist(0, 1) }).size).toBe(0);
   });
 });
 
