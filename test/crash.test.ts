@@ -9,7 +9,7 @@ import { RunStore } from '../packages/core/src/store/lmdb-store.js';
 import { cliJson, runCli, sleep, spawnCli, tempProject, waitFor } from './helpers/cli.js';
 
 const SYMBOLS = ['A', 'B', 'C', 'D', 'E', 'F', 'G', 'H', 'I', 'J'];
-const STEPS = 40;
+const STEPS = 60;
 const EVERY = 8;
 
 function spec(): string {
@@ -57,7 +57,7 @@ describe('crash safety', () => {
       if (kills < 12) {
         // Wait until it is doing work, then kill it at a random moment.
         await waitFor(() => r.output().includes('tasks ('), 15_000, 'the runner to start');
-        await sleep(50 + rand() * 600);
+        await sleep(50 + rand() * 450);
         r.child.kill('SIGKILL');
         const res = await r.done;
         if (res.code === 0) break; // it finished before the kill landed
