@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-// `node bench/hpo/heldout.mjs [--seeds 30] [--seed-base 1000] [--jobs 2] [--fns a,b] [--variants JSON]`
+// `node bench/hpo/heldout.mjs [--seeds 30] [--seed-base 1000] [--jobs 2] [--fns a,b | mixed | continuous] [--variants JSON]`
 //
 // Judges TPE changes on test functions the benchmark does NOT use (heldout-functions.mjs), with
 // more seeds than the benchmark: the default TPE, Optuna 3.1's (preset optuna-3.1, the same
@@ -15,7 +15,7 @@
 import { Worker, isMainThread, parentPort } from 'node:worker_threads';
 import { fileURLToPath } from 'node:url';
 import { createStudy, memoryStorage } from '@runner/plugin-hpo';
-import { HELDOUT } from './heldout-functions.mjs';
+import { HELDOUT, HELDOUT_MIXED } from './heldout-functions.mjs';
 
 const CHECK = [100, 200];
 const VARIANTS = [
@@ -58,7 +58,13 @@ if (!isMainThread) {
   const args = process.argv.slice(2);
   const get = (k, d) => (args.includes(k) ? args[args.indexOf(k) + 1] : d);
   const variants = args.includes('--variants') ? JSON.parse(get('--variants')) : VARIANTS;
-  const fns = get('--fns', Object.keys(HELDOUT).join(',')).split(',');
+  // --fns a,b (names), or 'mixed' for the mixed categorical/continuous ones, 'continuous' for the rest.
+  const fnArg = get('--fns', 'all');
+  const fns =
+    fnArg === 'all' ? Object.keys(HELDOUT)
+    : fnArg === 'mixed' ? Object.keys(HELDOUT_MIXED)
+    : fnArg === 'continuous' ? Object.keys(HELDOUT).filter((n) => !(n in HELDOUT_MIXED))
+    : fnArg.split(',');
   const nSeeds = Number(get('--seeds', 30));
   const seedBase = Number(get('--seed-base', 1000));
   const jobsN = Math.max(1, Number(get('--jobs', 2)));

@@ -206,6 +206,39 @@ describe('TPE presets and the default configuration', () => {
     expect(new TpeSampler({ univariateShare: 0 }).sampleRelative({ ...ctxOf(h), trialNumber: 21 }, space).size).toBe(2);
   });
 
+  test('in a conditional space the joint model covers the parameters every trial has; the others come from the trials that have them', () => {
+    // model 0 has parameter a (best near 0.8), model 1 has b; s is shared.
+    const h = new History();
+    const space = { model: categoricalDist([0, 1]), s: floatDist(0, 1), a: floatDist(0, 1), b: floatDist(0, 1) };
+    const cm = h.column('model', space.model);
+    const cs = h.column('s', space.s);
+    const ca = h.column('a', space.a);
+    const cb = h.column('b', space.b);
+    const rng = Rng.fromSeed(5);
+    for (let i = 0; i < 40; i++) {
+      const s = rng.random();
+      const v = rng.random();
+      if (i % 2 === 0) h.add(i, new Map([[cm, 0], [cs, s], [ca, v]]), (v - 0.8) ** 2 + 0.1 * s, -Infinity);
+      else h.add(i, new Map([[cm, 1], [cs, s], [cb, v]]), 1 + v, -Infinity);
+    }
+    for (const preset of ['default', 'optuna-3.1'] as const) {
+      const tpe = new TpeSampler({ preset, multivariate: true, univariateShare: 0 });
+      const rel = tpe.sampleRelative({ ...ctxOf(h), trialNumber: 40 }, space);
+      expect([...rel.keys()].sort()).toEqual(['model', 's']);
+      // a is sampled on its own from the 20 trials that have it: near the good ones, not uniform.
+      const draws = Array.from({ length: 30 }, (_, k) => tpe.sampleIndependent(ctxOf(h, 100 + k), 'a', space.a));
+      const near = draws.filter((x) => Math.abs(x - 0.8) < 0.25).length;
+      expect(near, `${preset}: ${draws.map((x) => x.toFixed(2)).join(' ')}`).toBeGreaterThanOrEqual(22);
+    }
+    // With every parameter in every trial, the joint model covers all of them.
+    const full = new History();
+    const fs = { x: floatDist(0, 1), y: floatDist(0, 1) };
+    const cx = full.column('x', fs.x);
+    const cy = full.column('y', fs.y);
+    for (let i = 0; i < 12; i++) full.add(i, new Map([[cx, rng.random()], [cy, rng.random()]]), rng.random(), -Infinity);
+    expect(new TpeSampler({ univariateShare: 0 }).sampleRelative({ ...ctxOf(full), trialNumber: 12 }, fs).size).toBe(2);
+  });
+
   test('startup trials come from a scrambled Halton sequence: stratified, in bounds, reproducible, and seeded', () => {
     const seq = new ScrambledHalton(7, 'study');
     // Base 2 (first parameter): 8 consecutive points put one in each eighth; base 3: one in each ninth.

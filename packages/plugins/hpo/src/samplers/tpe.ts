@@ -698,7 +698,13 @@ export class TpeSampler implements Sampler {
     if (ctx.history.n < o.startupTrials) return o.startup === 'halton' ? this.startupPoint(ctx, space, names) : new Map();
     // Univariate trials (and univariate TPE altogether) sample each parameter on its own.
     if (!o.multivariate || TpeSampler.every(o.univariateShare, ctx.trialNumber)) return new Map();
-    return this.sample(ctx, names.map((n) => [n, space[n]!]));
+    // The joint model covers the parameters that every finished trial has (Optuna's intersection
+    // search space). In a conditional space (a choice decides which parameters exist) the others
+    // are sampled one at a time, each from the trials that have it, instead of from the prior.
+    const h = ctx.history;
+    const joint = names.filter((n) => h.sortedLen[h.column(n, space[n]!)] === h.n);
+    if (joint.length === 0) return new Map();
+    return this.sample(ctx, joint.map((n) => [n, space[n]!]));
   }
 
   private halton?: { study: string; seq: ScrambledHalton };
