@@ -15,3 +15,4 @@ export { viewRun, openStore as openRunStore, matchTasks, type RunView } from './
 export * as format from './cli/format.js';
 export { ownerAlive } from './store/lmdb-store.js';
 export { createPluginDb as openPluginDb } from './run/task-context.js';
+export { HOST, pidAlive, procStartTime } from './util/proc.js';

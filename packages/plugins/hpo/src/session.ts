@@ -1,30 +1,6 @@
 import { randomBytes } from 'node:crypto';
-import { readFileSync } from 'node:fs';
-import { hostname } from 'node:os';
+import { HOST, pidAlive, procStartTime as procStart } from '@runner/core';
 import type { SessionRecord } from './types.js';
-
-const HOST = hostname();
-
-/** Start time of a process from /proc (Linux), so that a reused pid is not taken for the old one. */
-function procStart(pid: number): string | undefined {
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    return stat.slice(stat.lastIndexOf(')') + 2).split(' ')[19];
-  } catch {
-    return undefined;
-  }
-}
-
-function pidAlive(pid: number, start?: string): boolean {
-  try {
-    process.kill(pid, 0);
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code !== 'EPERM') return false;
-  }
-  if (start === undefined) return true;
-  const now = procStart(pid);
-  return now === undefined || now === start;
-}
 
 export function newSession(leaseMs: number): SessionRecord {
   const now = Date.now();
