@@ -8,16 +8,14 @@ import { dataError } from '../errors.js';
 import { fetchPages } from '../fetch/paged.js';
 import type { BinanceSource } from '../schema.js';
 import { addIntervals, iso, nominalMs, parseInterval } from '../time.js';
-import { readJson, checkRange, dateOption } from './common.js';
+import { readJson, dateRange } from './common.js';
 import type { Fetched, SourceDriver } from './types.js';
 
 const COLUMNS = ['open', 'high', 'low', 'close', 'volume'];
 
 export function binanceSource(o: BinanceSource): SourceDriver {
   const iv = parseInterval(o.interval);
-  const start = dateOption('source.start', o.start)!;
-  const end = dateOption('source.end', o.end);
-  checkRange(start, end, o.start, o.end);
+  const { start, end } = dateRange(o);
   const base = o.baseUrl.replace(/\/+$/, '');
   const { type: _t, ...params } = o;
   return {

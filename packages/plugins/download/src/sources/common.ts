@@ -32,6 +32,14 @@ export function dateOption(name: string, text: string | undefined): number | und
   return t;
 }
 
+/** A source's `start`/`end` options as epoch ms, checked (start before end); `end` undefined = open-ended. */
+export function dateRange(o: { start: string; end?: string }): { start: number; end: number | undefined } {
+  const start = dateOption('source.start', o.start)!;
+  const end = dateOption('source.end', o.end);
+  checkRange(start, end, o.start, o.end);
+  return { start, end };
+}
+
 export function checkRange(start: number, end: number | undefined, startText: string, endText: string | undefined): void {
   if (end !== undefined && end <= start) {
     throw configError(`source.end (${endText}) is not after source.start (${startText})`, 'Set an end after the start, or leave end out to download up to now');

@@ -8,7 +8,7 @@ import { firstLine, parseCsv } from '../parse/csv.js';
 import { redactUrl } from '../paths.js';
 import type { HttpCsvSource, StooqSource, TableOptions } from '../schema.js';
 import { parseInterval } from '../time.js';
-import { checkRange, compactYmd, dateOption, expandEnv } from './common.js';
+import { compactYmd, dateRange, expandEnv } from './common.js';
 import { dailyWeekdays, type Fetched, type SourceDriver } from './types.js';
 
 const TEMPLATE_KEYS = ['symbol', 'start', 'end', 'startMs', 'endMs', 'startSec', 'endSec', 'startYmd', 'endYmd'];
@@ -23,9 +23,7 @@ export function fillTemplate(template: string, values: Record<string, string>): 
 }
 
 export function httpCsvSource(o: HttpCsvSource): SourceDriver {
-  const start = dateOption('source.start', o.start)!;
-  const end = dateOption('source.end', o.end);
-  checkRange(start, end, o.start, o.end);
+  const { start, end } = dateRange(o);
   if (o.interval) parseInterval(o.interval);
   fillTemplate(o.url, Object.fromEntries(TEMPLATE_KEYS.map((k) => [k, ''])));
   const { type: _t, headers: _h, ...params } = o;
@@ -76,9 +74,7 @@ export function stooqSymbol(symbol: string, suffix: string): string {
 }
 
 export function stooqSource(o: StooqSource): SourceDriver {
-  const start = dateOption('source.start', o.start)!;
-  const end = dateOption('source.end', o.end);
-  checkRange(start, end, o.start, o.end);
+  const { start, end } = dateRange(o);
   const base = o.baseUrl.replace(/\/+$/, '');
   const { type: _t, ...params } = o;
   return {

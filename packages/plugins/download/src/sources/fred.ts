@@ -8,13 +8,11 @@ import { fetchPages } from '../fetch/paged.js';
 import { redactUrl } from '../paths.js';
 import type { FredSource } from '../schema.js';
 import { parseDate, ymd } from '../time.js';
-import { checkRange, dateOption, readJson } from './common.js';
+import { dateRange, readJson } from './common.js';
 import { dailyWeekdays, type Fetched, type SourceDriver } from './types.js';
 
 export function fredSource(o: FredSource): SourceDriver {
-  const start = dateOption('source.start', o.start)!;
-  const end = dateOption('source.end', o.end);
-  checkRange(start, end, o.start, o.end);
+  const { start, end } = dateRange(o);
   const base = o.baseUrl.replace(/\/+$/, '');
   const { type: _t, apiKeyEnv: _k, pageSize: _p, ...params } = o;
   return {

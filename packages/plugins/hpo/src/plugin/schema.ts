@@ -10,26 +10,8 @@ const paramSchema: JSONSchema = {
     'Its name is a `${params.NAME}` placeholder in the objective stage options, or a dotted option path such as optimizer.adam.lr.',
   additionalProperties: false,
   properties: {
-    float: {
-      type: 'array',
-      description: 'Real-valued range [low, high] (low ≤ high).',
-      items: [
-        { type: 'number', description: 'low' },
-        { type: 'number', description: 'high' },
-      ],
-      minItems: 2,
-      maxItems: 2,
-    },
-    int: {
-      type: 'array',
-      description: 'Integer range [low, high] (low ≤ high).',
-      items: [
-        { type: 'integer', description: 'low' },
-        { type: 'integer', description: 'high' },
-      ],
-      minItems: 2,
-      maxItems: 2,
-    },
+    float: range('number', 'Real-valued range [low, high] (low ≤ high).'),
+    int: range('integer', 'Integer range [low, high] (low ≤ high).'),
     choice: {
       type: 'array',
       description: 'The values to choose from (at least one, no repeats).',
@@ -58,6 +40,21 @@ const paramSchema: JSONSchema = {
 };
 
 /** The hpo stage's options. Every option has a description and a default (space and objective are required). */
+
+/** A `[low, high]` pair of numbers or integers. */
+function range(type: 'number' | 'integer', description: string): JSONSchema {
+  return {
+    type: 'array',
+    description,
+    items: [
+      { type, description: 'low' },
+      { type, description: 'high' },
+    ],
+    minItems: 2,
+    maxItems: 2,
+  };
+}
+
 export const hpoSchema: JSONSchema = {
   type: 'object',
   additionalProperties: false,
