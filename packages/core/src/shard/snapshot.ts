@@ -161,11 +161,16 @@ export async function takeSnapshot(store: RunStore, runDir: string, dir: string,
       await mkdir(dirname(dst), { recursive: true });
       const old = prevFiles.get(rel);
       if (old && prev && old.size === st.size && old.mtimeMs === st.mtimeMs) {
+        // Unchanged since the previous snapshot: link its copy, once it proves intact (reading
+        // the shared copy is cheaper than writing it again, and damage must not spread).
+        const prior = join(snapDir(dir, prev.seq), rel);
         try {
-          await link(join(snapDir(dir, prev.seq), rel), dst);
-          files.push(old);
-          bytes += st.size;
-          continue;
+          if ((await hashFile(prior)) === old.sha256) {
+            await link(prior, dst);
+            files.push(old);
+            bytes += st.size;
+            continue;
+          }
         } catch {
           // fall through to a copy
         }
