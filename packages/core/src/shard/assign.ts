@@ -167,6 +167,8 @@ export interface ShardInfo {
   index: number;
   count: number;
   key: string[];
+  /** Where the shard's run directory was when it last started: paths in results start with it. */
+  runDir?: string;
 }
 
 export const SHARD_INFO_FILE = 'shard.json';

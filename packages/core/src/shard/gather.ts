@@ -74,6 +74,8 @@ export async function importShards(spec: ResolvedJobSpec, sources: ShardSource[]
     const adopted: string[] = [];
     const reopened: string[] = [];
     for (const [src, recs] of bySource) {
+      const from = src.info.runDir;
+      if (from && from !== spec.runDir) for (const rec of recs) rec.result = rebase(rec.result, from, spec.runDir);
       const r = await store.adoptTasks(recs, plan.dependents, `gathered from shard ${src.info.index}/${src.info.count} (${basename(src.path)})`);
       adopted.push(...r.adopted);
       reopened.push(...r.reopened);
@@ -91,4 +93,19 @@ export async function importShards(spec: ResolvedJobSpec, sources: ShardSource[]
     await store.close();
   }
   return { plan, gatherIds: [...split.gather], ...result, shards: layout.count };
+}
+
+/**
+ * Results name files in the shard's run directory (a model's path); after gathering, the copies in
+ * the run's own directory are the ones to use.
+ */
+export function rebase(v: unknown, from: string, to: string): unknown {
+  if (typeof v === 'string') return v === from || v.startsWith(from + '/') ? to + v.slice(from.length) : v;
+  if (Array.isArray(v)) return v.map((x) => rebase(x, from, to));
+  if (v && typeof v === 'object' && Object.getPrototypeOf(v) === Object.prototype) {
+    const out: Record<string, unknown> = {};
+    for (const [k, x] of Object.entries(v)) out[k] = rebase(x, from, to);
+    return out;
+  }
+  return v;
 }

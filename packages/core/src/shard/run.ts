@@ -68,7 +68,7 @@ export async function prepareShardedStart(base: ResolvedJobSpec, args: ShardArgs
     `shard ${shard.index}/${shard.count} by ${key.join(',')}: ${mine.tasks.length} of ${fullPlan.tasks.length} tasks` +
       (gathered > 0 ? `; ${gathered} fan-in task${gathered === 1 ? '' : 's'} left to \`runner gather\`` : ''),
   );
-  const info: ShardInfo = { name: base.name, index: shard.index, count: shard.count, key: [...key] };
+  const info: ShardInfo = { name: base.name, index: shard.index, count: shard.count, key: [...key], runDir: spec.runDir };
   writeFileAtomicSync(join(spec.runDir, SHARD_INFO_FILE), JSON.stringify(info) + '\n');
   let keeper: ShardKeeper | undefined;
   if (snapshotRoot) {
