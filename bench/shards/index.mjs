@@ -7,7 +7,7 @@
 //  2. One snapshot (LMDB's live copy + manifest with checksums, to a "shared" directory) and one
 //     restore (verify + copy + rename) of a store holding 100,000 tasks; the anchor is a plain
 //     `cp` of the same store file.
-// Usage: pnpm bench shards [--epochs 8] [--bars 3000] [--quick]
+// Usage: pnpm bench shards [--epochs 20] [--bars 6000] [--quick]
 // Ends with: RESULT shard2_speedup=<n> snapshot_100k_ms=<n> restore_100k_ms=<n>
 import { execFileSync, spawn, spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
@@ -23,8 +23,8 @@ const bin = join(repo, 'packages', 'core', 'bin', 'runner.js');
 const { takeSnapshot, restoreSnapshot } = await import(join(repo, 'packages', 'core', 'dist', 'shard', 'snapshot.js'));
 const { values: args } = parseArgs({
   options: {
-    epochs: { type: 'string', default: '8' },
-    bars: { type: 'string', default: '3000' },
+    epochs: { type: 'string', default: '20' },
+    bars: { type: 'string', default: '6000' },
     quick: { type: 'boolean', default: false },
   },
 });

@@ -36,7 +36,8 @@ export const CURRENT = 'CURRENT';
 /** Written in a local run directory: the lease generation it was started under. */
 export const BASE_MARKER = 'snapshot-base.json';
 const SNAPSHOTS = 'snapshots';
-const SKIP = new Set([STORE_FILE, `${STORE_FILE}-lock`, BASE_MARKER]);
+// events.jsonl is a log that grows all run long; the store holds the state (and its own feed).
+const SKIP = new Set([STORE_FILE, `${STORE_FILE}-lock`, BASE_MARKER, 'events.jsonl']);
 
 export function isSnapshotDir(dir: string): boolean {
   return existsSync(join(dir, CURRENT)) || existsSync(join(dir, SNAPSHOTS));
