@@ -28,7 +28,8 @@ export const startCommand: CommandModule<object, StartArgs> = {
       .option('plain', { type: 'boolean', describe: 'Plain lines instead of progress bars, even on a terminal' })
       .group(['shard', 'shard-by', 'snapshot-dir', 'snapshot-every'], 'Sharding (docs/scale-out.md):')
       .example('$0 start configs/quickstart.yaml', 'Run (or continue) the quick start')
-      .example('$0 start job.yaml --threads 4 --set stages.train.options.epochs=150', 'Override values for this run') as never,
+      .example('$0 start job.yaml --threads 4 --set stages.train.options.epochs=150', 'Override values for this run')
+      .example('$0 start job.yaml --shard 0/4 --snapshot-dir /shared/runner', 'Shard 0 of 4, snapshots on a shared volume (docs/scale-out.md)') as never,
   handler: async (args) => {
     const loaded = await loadSpec(args, { threads: args.threads, gpus: args.gpus, checkResources: true });
     const sharded = await prepareShardedStart(loaded, args, (level, m) => process.stderr.write(`${level === 'info' ? 'note' : level} ${m}\n`));
