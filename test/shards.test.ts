@@ -228,3 +228,32 @@ stages:
   }, 120_000);
 });
 
+describe('gather refuses a partial fan-in', () => {
+  test('a missing shard, then a shard with a failed task: refused, and --wait does not wait for a failure', async () => {
+    const dir = tempProject(
+      {
+        'job.yaml': `name: partial
+matrix: { symbol: [A, B, C, D, E, F] }
+pool: { threads: 1 }
+stages:
+  - { id: work, plugin: steps, options: { steps: 3 } }
+  - { id: bad, plugin: steps, needs: [work], options: { steps: 3, failAtStep: 2, failTimes: 9 }, retries: { max: 0 } }
+  - { id: total, plugin: steps, needs: [bad], per: [] }
+`,
+      },
+      'runner-partial-',
+    );
+    const s0 = await runCli(['start', 'job.yaml', '--plain', '--shard', '0/2'], { cwd: dir });
+    expect(s0.code, s0.stdout + s0.stderr).toBe(1); // its bad tasks failed
+    const missing = await runCli(['gather', 'job.yaml', '--plain'], { cwd: dir });
+    expect(missing.code).toBe(1);
+    expect(missing.stderr).toContain('RUNNER_SHARDS_INCOMPLETE');
+    expect(missing.stderr).toContain('not found: shard 1 of 2');
+    const s1 = await runCli(['start', 'job.yaml', '--plain', '--shard', '1/2'], { cwd: dir });
+    expect(s1.code).toBe(1);
+    const waited = await runCli(['gather', 'job.yaml', '--plain', '--wait', '--poll-every', '100ms'], { cwd: dir });
+    expect(waited.code).toBe(1);
+    expect(waited.stderr).toMatch(/failed or cancelled/);
+    expect(waited.stdout).not.toContain('start total/');
+  }, 120_000);
+});

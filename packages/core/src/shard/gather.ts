@@ -37,16 +37,19 @@ export async function importShards(spec: ResolvedJobSpec, sources: ShardSource[]
   const lagging: string[] = [];
   const records: { rec: TaskRecord; src: ShardSource }[] = [];
   const taken = new Set<string>();
+  let failed = 0;
   for (const src of sources) {
     const ids = split.shards[src.info.index]!;
     const store = RunStore.open(src.runDir, { readOnly: true });
     try {
       let notDone = 0;
+      let failedHere = 0;
       for (const id of ids) {
         const rec = store.getTask(id);
         const planned = plan.byId.get(id)!;
         if (!rec || rec.state !== 'completed' || rec.fingerprint !== planned.fingerprint || rec.targets !== planned.targets) {
           notDone++;
+          if (rec?.state === 'failed' || rec?.state === 'cancelled') failedHere++;
           continue;
         }
         // An upstream task several shards ran: the first shard's copy (they are the same work).
@@ -54,17 +57,21 @@ export async function importShards(spec: ResolvedJobSpec, sources: ShardSource[]
         taken.add(id);
         records.push({ rec, src });
       }
-      if (notDone > 0) lagging.push(`shard ${src.info.index}: ${notDone} of ${ids.size} tasks not completed`);
+      if (notDone > 0) lagging.push(`shard ${src.info.index}: ${notDone} of ${ids.size} tasks not completed${failedHere ? ` (${failedHere} failed or cancelled)` : ''}`);
+      failed += failedHere;
     } finally {
       await store.close();
     }
   }
   if (missing.length > 0 || lagging.length > 0) {
     const parts = [...(missing.length > 0 ? [`not found: shard${missing.length === 1 ? '' : 's'} ${missing.join(', ')} of ${layout.count}`] : []), ...lagging];
-    throw shardsIncomplete(`${spec.name}: the shards are not finished (${parts.join('; ')})`, `See \`runner status ${spec.source.specPath} --shards\`; run the lagging shards to the end, then gather again.`, {
-      missing,
-      lagging,
-    });
+    throw shardsIncomplete(
+      `${spec.name}: the shards are not finished (${parts.join('; ')})`,
+      failed > 0
+        ? `Failed or cancelled tasks stay so until resumed: see \`runner status ${spec.source.specPath} --shards\`, resume them in their shard's store and run that shard again, then gather.`
+        : `See \`runner status ${spec.source.specPath} --shards\`; run the lagging shards to the end, then gather again.`,
+      { missing, lagging, failed },
+    );
   }
   const store = RunStore.open(spec.runDir);
   let result: { adopted: string[]; reopened: string[] };

@@ -55,7 +55,9 @@ export const gatherCommand: CommandModule<object, GatherArgs> = {
         imported = await importShards(spec, found.sources);
         break;
       } catch (err) {
-        if (!args.wait || !isRunnerError(err, 'RUNNER_SHARDS_INCOMPLETE')) {
+        // Waiting helps while shards work; a failed or cancelled task waits for a person.
+        const stuck = isRunnerError(err, 'RUNNER_SHARDS_INCOMPLETE') && Number(err.details?.failed ?? 0) > 0;
+        if (!args.wait || stuck || !isRunnerError(err, 'RUNNER_SHARDS_INCOMPLETE')) {
           await kept?.keeper.close();
           throw err;
         }
