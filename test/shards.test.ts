@@ -92,7 +92,9 @@ describe('shards on a simulated cluster', () => {
     const procs = Array.from({ length: N }, (_, i) => shard(dir, i));
 
     // Shard 1: SIGKILL right after a task completes; Kubernetes starts the index again.
-    await waitFor(() => procs[1]!.output().includes('done  work/'), 60_000, 'shard 1 to complete a task');
+    await waitFor(() => procs[1]!.output().includes('done  work/'), 60_000, 'shard 1 to complete a task').catch((e) => {
+      throw new Error(`${e.message}; its output:\n${procs[1]!.output()}`);
+    });
     procs[1]!.child.kill('SIGKILL');
     expect((await procs[1]!.done).signal).toBe('SIGKILL');
     procs[1] = shard(dir, 1);
@@ -106,7 +108,13 @@ describe('shards on a simulated cluster', () => {
     rmSync(join(dir, 'runs', 'cluster', `shard-2-of-${N}`), { recursive: true, force: true });
     procs[2] = shard(dir, 2);
 
-    const ends = await Promise.all(procs.map((p) => p.done));
+    let timer: NodeJS.Timeout | undefined;
+    const ends = await Promise.race([
+      Promise.all(procs.map((p) => p.done)),
+      new Promise<never>((_, rej) => {
+        timer = setTimeout(() => rej(new Error(`shards did not finish:\n${procs.map((p, i) => `--- shard ${i}:\n${p.output()}`).join('\n')}`)), 150_000);
+      }),
+    ]).finally(() => clearTimeout(timer));
     for (const e of ends) expect(e.code, e.stdout + e.stderr).toBe(0);
     // The restarted shard 2 began from its snapshot, with completed work in it.
     expect(ends[2]!.stdout).toMatch(/restored snapshot \d+/);

@@ -128,6 +128,19 @@ describe('snapshots', () => {
     expect((await restoreSnapshot(shared, join(tmp('runner-restore-'), 'run')))?.manifest.seq).toBe(3);
   });
 
+  test('a writer killed between publishing a snapshot and updating CURRENT: the next one numbers past it, restore takes it', async () => {
+    const runDir = join(tmp('runner-snap-'), 'run');
+    const shared = tmp('runner-shared-');
+    const s = await makeRun(runDir);
+    await takeSnapshot(s, runDir, shared, 1);
+    await s.setPlanDigest('second');
+    await takeSnapshot(s, runDir, shared, 1);
+    writeFileSync(join(shared, 'CURRENT'), '1\n'); // as if killed right after the rename
+    expect((await restoreSnapshot(shared, join(tmp('runner-restore-'), 'run')))?.manifest.seq).toBe(2);
+    expect((await takeSnapshot(s, runDir, shared, 2)).seq).toBe(3);
+    await s.close();
+  });
+
   test('a runner that lost its lease publishes nothing', async () => {
     const runDir = join(tmp('runner-snap-'), 'run');
     const shared = tmp('runner-shared-');

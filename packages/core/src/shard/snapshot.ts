@@ -55,7 +55,10 @@ export function readManifest(dir: string, seq: number): SnapshotManifest | undef
   }
 }
 
-/** Snapshot numbers present, newest first, CURRENT's first of all. */
+/**
+ * Snapshot numbers present, newest first. A numbered directory is complete (it is renamed into
+ * place only after its manifest), even when its writer died before updating CURRENT.
+ */
 export function snapshotSeqs(dir: string): number[] {
   let names: string[] = [];
   try {
@@ -63,9 +66,7 @@ export function snapshotSeqs(dir: string): number[] {
   } catch {
     return [];
   }
-  const seqs = names.filter((n) => /^\d{8}$/.test(n)).map(Number).sort((a, b) => b - a);
-  const cur = currentSeq(dir);
-  return cur !== undefined && seqs.includes(cur) ? [cur, ...seqs.filter((s) => s !== cur)] : seqs;
+  return names.filter((n) => /^\d{8}$/.test(n)).map(Number).sort((a, b) => b - a);
 }
 
 export function currentSeq(dir: string): number | undefined {
@@ -137,7 +138,7 @@ export async function takeSnapshot(store: RunStore, runDir: string, dir: string,
   const prevSeq = snapshotSeqs(dir)[0];
   const prev = prevSeq !== undefined ? readManifest(dir, prevSeq) : undefined;
   const prevFiles = new Map((prev?.files ?? []).map((f) => [f.path, f]));
-  const seq = Math.max(prev?.seq ?? 0, prevSeq ?? 0) + 1;
+  const seq = Math.max(prev?.seq ?? 0, prevSeq ?? 0, currentSeq(dir) ?? 0) + 1;
   const tmp = join(dir, SNAPSHOTS, `.tmp-${seq}-${randomBytes(4).toString('hex')}`);
   await rm(tmp, { recursive: true, force: true });
   try {
