@@ -72,6 +72,9 @@ export class ShardKeeper {
       }
     }
     writeFileAtomicSync(join(opts.runDir, BASE_MARKER), JSON.stringify({ gen: k.lease.gen, at: Date.now() }));
+    // Opened now, before the runner: opening databases takes LMDB's write lock synchronously, which
+    // would deadlock against one of the runner's transactions waiting for this thread.
+    k.store = RunStore.open(opts.runDir);
     k.renewTimer = setInterval(() => k.renew(), opts.heartbeatMs);
     k.renewTimer.unref();
     return { keeper: k, notes };
@@ -123,8 +126,7 @@ export class ShardKeeper {
       this.lastAt = Date.now();
       try {
         this.lease.assertHeld();
-        this.store ??= RunStore.open(this.opts.runDir);
-        result = await takeSnapshot(this.store, this.opts.runDir, this.opts.dir, this.lease.gen, () => this.lease.assertHeld());
+        result = await takeSnapshot(this.store!, this.opts.runDir, this.opts.dir, this.lease.gen, () => this.lease.assertHeld());
         this.taken.push(result);
         if (result.missing.length > 0) this.dirty = true; // a checkpoint was pruned mid-copy: take another soon
       } catch (err) {
