@@ -11,7 +11,8 @@ import { writeFileAtomic, writeFileAtomicSync } from '../util/fs.js';
  *
  * Layout of a shard's shared directory:
  * ```
- * CURRENT                      the newest complete snapshot's number
+ * CURRENT                      the newest snapshot's number (informational: the numbered
+ *                              directories decide, since a writer may die before updating it)
  * snapshots/00000012/          one snapshot: store.mdb (LMDB's copy of the live environment),
  *   manifest.json              the run directory's other files, and their sizes and checksums
  * lease-000003.json            the lease (see lease.ts)
