@@ -17,6 +17,9 @@ export const ErrorCodes = {
   RUNNER_PLUGIN_INVALID: 'RUNNER_PLUGIN_INVALID',
   RUNNER_PLUGIN_NOT_FOUND: 'RUNNER_PLUGIN_NOT_FOUND',
   RUNNER_RUN_LOCKED: 'RUNNER_RUN_LOCKED',
+  RUNNER_SHARD_LEASE: 'RUNNER_SHARD_LEASE',
+  RUNNER_SHARDS_INCOMPLETE: 'RUNNER_SHARDS_INCOMPLETE',
+  RUNNER_SNAPSHOT_CORRUPT: 'RUNNER_SNAPSHOT_CORRUPT',
   RUNNER_STORE_UNWRITABLE: 'RUNNER_STORE_UNWRITABLE',
   RUNNER_TASK_ABORTED: 'RUNNER_TASK_ABORTED',
   RUNNER_TASK_NOT_FOUND: 'RUNNER_TASK_NOT_FOUND',
@@ -207,6 +210,20 @@ export function pluginNotFound(name: string, known: string[], issue?: ErrorIssue
 
 export function runLocked(message: string, hint: string): RunnerError {
   return new RunnerError(ErrorCodes.RUNNER_RUN_LOCKED, message, { hint });
+}
+
+export function shardLease(message: string, hint: string): RunnerError {
+  return new RunnerError(ErrorCodes.RUNNER_SHARD_LEASE, message, { hint });
+}
+
+export function shardsIncomplete(message: string, hint: string, details?: Record<string, unknown>): RunnerError {
+  return new RunnerError(ErrorCodes.RUNNER_SHARDS_INCOMPLETE, message, { hint, details });
+}
+
+export function snapshotCorrupt(dir: string, reason: string): RunnerError {
+  return new RunnerError(ErrorCodes.RUNNER_SNAPSHOT_CORRUPT, `no usable snapshot in ${dir}: ${reason}`, {
+    hint: 'Every snapshot there failed its checksums, so none was restored. Move the directory aside to start this shard from scratch, or restore an older copy of it.',
+  });
 }
 
 export function storeUnwritable(dir: string, cause: unknown): RunnerError {
