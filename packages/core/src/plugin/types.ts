@@ -101,8 +101,13 @@ export interface CheckpointApi {
 }
 
 export interface ProgressUpdate {
+  /** Units done; may be fractional (e.g. 20.3 epochs). */
   step?: number;
   total?: number;
+  /** What a step counts, e.g. `epoch` or `trial`; shown as `epoch 21/40`. */
+  unit?: string;
+  /** Progress inside the current step, e.g. `{ step: 12, total: 38, unit: 'batch' }`: shown as `epoch 21/40, batch 12/38`. */
+  inner?: { step: number; total: number; unit: string };
   message?: string;
   /** Latest metrics, e.g. `{ loss: 0.12, val_loss: 0.15 }`. */
   metrics?: Record<string, number>;
