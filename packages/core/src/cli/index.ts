@@ -8,6 +8,7 @@ import type { PluginCommand } from '../plugin/types.js';
 import { cancelCommand } from './commands/cancel.js';
 import { checkpointsCommand } from './commands/checkpoints.js';
 import { pluginsCommand } from './commands/plugins.js';
+import { reportCommand } from './commands/report.js';
 import { resetCommand } from './commands/reset.js';
 import { resumeCommand } from './commands/resume.js';
 import { schemaCommand } from './commands/schema.js';
@@ -68,6 +69,7 @@ export async function main(argv: string[] = hideBin(process.argv)): Promise<void
     .command(resumeCommand)
     .command(checkpointsCommand)
     .command(resetCommand)
+    .command(reportCommand)
     .command(pluginsCommand)
     .command(schemaCommand)
     .command(extra as never[])
