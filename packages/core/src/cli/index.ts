@@ -10,6 +10,7 @@ import { checkpointsCommand } from './commands/checkpoints.js';
 import { pluginsCommand } from './commands/plugins.js';
 import { reportCommand } from './commands/report.js';
 import { resetCommand } from './commands/reset.js';
+import { serveCommand } from './commands/serve.js';
 import { resumeCommand } from './commands/resume.js';
 import { schemaCommand } from './commands/schema.js';
 import { startCommand } from './commands/start.js';
@@ -70,6 +71,7 @@ export async function main(argv: string[] = hideBin(process.argv)): Promise<void
     .command(checkpointsCommand)
     .command(resetCommand)
     .command(reportCommand)
+    .command(serveCommand)
     .command(pluginsCommand)
     .command(schemaCommand)
     .command(extra as never[])
