@@ -447,6 +447,15 @@ export class Runner {
     n.retryAt = rec.retryAt;
     const was = n.state;
     this.setState(n, rec.state);
+    if (was !== rec.state && rec.state === 'pending' && rec.lastCheckpoint && n.queued) {
+      // Resumed with a checkpoint: move it ahead of fresh tasks of its stage.
+      const bucket = this.ready[n.t.stageDef.index]!;
+      const i = bucket.indexOf(n);
+      if (i > 0) {
+        bucket.splice(i, 1);
+        bucket.unshift(n);
+      }
+    }
     if (was !== rec.state) {
       this.events.emit('task:state', { id: n.t.id, stage: n.t.stage, from: was, to: rec.state });
       this.events.emit('run:remaining', { toRun: this.toRunByStage() });
