@@ -1,4 +1,5 @@
 import swagger from '@fastify/swagger';
+import { Ajv } from 'ajv';
 import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import { parseDuration } from '../cli/format.js';
 import { buildReport } from '../report/build.js';
@@ -40,10 +41,13 @@ export async function createServer(opts: ServeOptions): Promise<{ app: FastifyIn
   const runs = new RunRegistry(opts.runsDir);
   const app = Fastify({
     bodyLimit: opts.bodyLimit ?? 16 * 1024,
-    // Unknown keys are errors, not silently dropped; nothing is coerced into shape.
-    ajv: { customOptions: { removeAdditional: false, coerceTypes: 'array', allErrors: true } },
     logger: false,
   });
+  // Unknown keys are errors, not silently dropped. Query strings are text, so their numbers and
+  // lists are coerced; bodies are JSON and must have the right types as sent.
+  const strict = new Ajv({ removeAdditional: false, coerceTypes: false, useDefaults: true, allErrors: true, strict: false });
+  const query = new Ajv({ removeAdditional: false, coerceTypes: 'array', useDefaults: true, allErrors: true, strict: false });
+  app.setValidatorCompiler(({ schema, httpPart }) => (httpPart === 'body' ? strict : query).compile(schema));
   await app.register(swagger, {
     openapi: {
       info: { title: 'runner serve', version: '1', description: 'Runs, tasks, checkpoints and events of the run stores in one runs directory.' },
