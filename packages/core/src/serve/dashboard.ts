@@ -8,7 +8,7 @@ header{display:flex;gap:16px;align-items:baseline;flex-wrap:wrap}#runs a{margin-
 .pbar>i{display:block;height:8px;background:#0969da;border-radius:4px}
 #tasks tr{cursor:pointer}#tasks tr.sel{background:#f6f8fa}button{font:inherit;padding:1px 8px;margin-right:4px}
 #detail{border-left:3px solid #0969da;padding:4px 12px;margin:12px 0}#detail pre{background:#f6f8fa;padding:8px;max-height:260px;overflow:auto;white-space:pre-wrap}
-iframe{width:100%;height:900px;border:1px solid #e3e6ea}#msg{color:#cf222e}
+iframe{width:100%;height:400px;border:1px solid #e3e6ea}#msg{color:#cf222e}
 `;
 
 /** The dashboard: runs, a live task table with state counts, per-task detail, the report. Talks only to the JSON API. */
@@ -85,6 +85,7 @@ document.addEventListener('click',async(e)=>{const b=e.target.closest('button');
   const tr=e.target.closest('#tasks tr[data-id]');if(tr){await showDetail(tr.dataset.id);document.querySelectorAll('#tasks tr.sel').forEach((x)=>x.classList.remove('sel'));tr.classList.add('sel');}}catch(err){showError(err);}});
 $('#f-state').addEventListener('change',()=>refresh().catch(showError));$('#f-stage').addEventListener('change',()=>refresh().catch(showError));
 window.addEventListener('hashchange',()=>route().catch(showError));
+$('#report').addEventListener('load',()=>{try{const d=$('#report').contentDocument;$('#report').style.height=Math.max(300,d.documentElement.scrollHeight+20)+'px';}catch(e){}});
 reportTimer=setInterval(()=>{if(reportDirty&&run)loadReport();},15000);
 setInterval(()=>loadRuns().catch(()=>{}),5000);
 route().catch(showError);
