@@ -7,6 +7,7 @@ import { BUILTIN_PLUGINS, loadPluginModule, resolvePluginEntry } from '../plugin
 import type { PluginCommand } from '../plugin/types.js';
 import { cancelCommand } from './commands/cancel.js';
 import { checkpointsCommand } from './commands/checkpoints.js';
+import { planCommand } from './commands/plan.js';
 import { pluginsCommand } from './commands/plugins.js';
 import { reportCommand } from './commands/report.js';
 import { resetCommand } from './commands/reset.js';
@@ -64,6 +65,7 @@ export async function main(argv: string[] = hideBin(process.argv)): Promise<void
     .usage('$0 <command> <spec> [options]\n\nCrash-safe runner for long ML and quant jobs. Docs: README.md, docs/')
     .command(validateCommand)
     .command(startCommand)
+    .command(planCommand)
     .command(statusCommand)
     .command(tasksCommand)
     .command(cancelCommand)

@@ -24,7 +24,7 @@ import { emptyCounts, type OwnerRecord, type OwnerRef, type StateCounts, type Ta
 import { HOST, procStartTime } from '../util/proc.js';
 import { ProcessExecutor, ThreadExecutor, type RunningHandle } from './executors.js';
 import { artifactDirFor } from './paths.js';
-import { idMatcher, optionsFingerprint, planRun, type Plan, type PlannedTask } from './plan.js';
+import { idMatcher, optionsFingerprint, planRun, stageSnapshot, type Plan, type PlannedTask } from './plan.js';
 import type { ExecOutcome, TaskPayload, WorkerMessage } from './protocol.js';
 
 export interface RunnerOptions {
@@ -224,6 +224,7 @@ export class Runner {
         if (sync.invalidated.length > 0) notes.push(`options changed for ${summariseIds(sync.invalidated)}; their checkpoints no longer apply, so they start fresh`);
         await this.store.setPlanDigest(this.plan.digest);
       }
+      if (meta?.planDigest !== this.plan.digest || !this.store.getStageSnapshot()) await this.store.setStageSnapshot(stageSnapshot(this.spec));
       await this.store.trimEvents(200_000);
     } catch (err) {
       await this.store.removeOwner(this.owner.id).catch(() => {});

@@ -2,9 +2,11 @@ import type { CommandModule } from 'yargs';
 import { Runner } from '../../run/runner.js';
 import { EventLog } from '../../run/event-log.js';
 import { Display, type Verbosity } from '../display.js';
+import { showPlan } from './plan.js';
 import { loadSpec, withSpec, type SpecArgs } from '../shared.js';
 
 interface StartArgs extends SpecArgs {
+  dryRun?: boolean;
   threads?: number;
   gpus?: number;
   only?: string[];
@@ -24,9 +26,15 @@ export const startCommand: CommandModule<object, StartArgs> = {
       .option('quiet', { alias: 'q', type: 'boolean', describe: 'Print only warnings, failures and the summary' })
       .option('verbose', { alias: 'v', type: 'boolean', describe: 'Print every task, checkpoint and log line' })
       .option('plain', { type: 'boolean', describe: 'Plain lines instead of progress bars, even on a terminal' })
+      .option('dry-run', { alias: 'n', type: 'boolean', describe: 'Show what would run, resume or rerun and why (as `runner plan`); write nothing' })
+      .option('json', { type: 'boolean', describe: 'With --dry-run: print the plan as JSON' })
       .example('$0 start configs/quickstart.yaml', 'Run (or continue) the quick start')
       .example('$0 start job.yaml --threads 4 --set stages.train.options.epochs=150', 'Override values for this run') as never,
   handler: async (args) => {
+    if (args.dryRun) {
+      await showPlan({ ...args, verbose: args.verbose });
+      return;
+    }
     const spec = await loadSpec(args, { threads: args.threads, gpus: args.gpus, checkResources: true });
     const runner = new Runner(spec, { only: args.only });
     const verbosity: Verbosity = args.quiet ? 'quiet' : args.verbose ? 'verbose' : 'normal';
