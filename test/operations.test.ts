@@ -200,7 +200,7 @@ stages:
   });
 
   test('--help on every command', async () => {
-    for (const cmd of ['validate', 'start', 'status', 'tasks', 'cancel', 'resume', 'checkpoints', 'reset', 'plugins', 'schema', 'study', 'data']) {
+    for (const cmd of ['validate', 'start', 'plan', 'status', 'tasks', 'cancel', 'resume', 'checkpoints', 'reset', 'report', 'serve', 'plugins', 'schema', 'study', 'data']) {
       const r = await runCli([cmd, '--help']);
       expect(r.code, cmd).toBe(0);
       expect(r.stdout, cmd).toContain(`runner ${cmd}`);
