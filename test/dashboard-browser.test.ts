@@ -65,7 +65,7 @@ describe.skipIf(!existsSync(CHROMIUM))('in Chromium', () => {
     const f0 = await fraction();
     // Progress arrives over server-sent events; the row's bar moves without a reload.
     await page.waitForFunction(
-      ([sel, f]) => Number(document.querySelector(sel)?.getAttribute('data-fraction')) > f,
+      ([sel, f]) => Number((globalThis as any).document.querySelector(sel)?.getAttribute('data-fraction')) > f,
       [`#tasks tr[data-id="${id}"] .progress-text`, f0 + 20 / 100000] as const,
       { timeout: 30_000 },
     );
@@ -101,7 +101,7 @@ describe.skipIf(!existsSync(CHROMIUM))('in Chromium', () => {
     page.on('pageerror', (e) => errors.push(e.message));
     await page.goto(`file://${file}`);
     // Per study: history, intermediate values; per train stage: the curves of result.history (none here).
-    await page.waitForFunction(() => (window as any).runnerCharts?.length >= 4, undefined, { timeout: 30_000 });
+    await page.waitForFunction(() => (globalThis as any).runnerCharts?.length >= 4, undefined, { timeout: 30_000 });
     expect(await page.locator('h3', { hasText: /^Study hpo\/symbol=AAPL\/horizon=1\/cycle=1$/ }).count()).toBe(1);
     expect(await page.locator('h4', { hasText: /^Parameter importances \(PED-ANOVA/ }).count()).toBe(2);
     expect(await page.locator('.u-title', { hasText: 'Optimisation history' }).count()).toBe(2);
