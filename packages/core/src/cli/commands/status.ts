@@ -137,9 +137,9 @@ function render(view: RunView): void {
     `${bar(s.progress)} ${Math.floor(s.progress * 100)}%  ${k.total} tasks: ${stateColor('completed', `${k.completed} completed`)}, ${orphaned ? c.yellow(`${k.running} interrupted`) : stateColor('running', `${k.running} running`)}, ${k.pending} pending${k.blocked ? ` (${k.blocked} blocked)` : ''}, ${stateColor('failed', `${k.failed} failed`)}, ${stateColor('cancelled', `${k.cancelled} cancelled`)}`,
   );
   const runnable = s.tasks.pending - s.tasks.blocked + s.tasks.running;
-  if (runnable > 0) {
+  if (runnable > 0 && view.owners.length > 0) {
     if (!s.eta) print(c.dim('ETA unknown: no task has finished or made measurable progress yet'));
-    else print(c.dim(`ETA ~${formatDuration(s.eta.seconds * 1000)} at ${s.eta.threads} thread${s.eta.threads === 1 ? '' : 's'}${view.owners.length === 0 ? ' (once a runner works on it)' : ''}`));
+    else print(c.dim(`ETA ~${formatDuration(s.eta.seconds * 1000)} at ${s.eta.threads} thread${s.eta.threads === 1 ? '' : 's'}`));
   } else if (s.tasks.pending > 0) print(c.dim(`nothing left that can run: ${s.tasks.pending} pending task${s.tasks.pending === 1 ? ' is' : 's are'} blocked by failed or cancelled work`));
   if (s.children.total > 0) print(c.dim(`child tasks: ${s.children.total} (${s.children.completed} completed, ${s.children.running} running, ${s.children.failed} failed, ${s.children.cancelled} cancelled)`));
   const trials = trialCounts(view);
