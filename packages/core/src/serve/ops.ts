@@ -63,22 +63,31 @@ export interface TaskQuery {
   offset?: number;
 }
 
-/** Tasks filtered by state and stage (state from the compact index, so filtering does not decode every record). */
+/** Child task ids extend their parent's id, which ends with its cycle: `hpo/cycle=1/trial=3`. */
+const CHILD_ID = /\/cycle=\d+\/./;
+
+/**
+ * Tasks filtered by state and stage, in natural id order. Filters and sorts on the compact state
+ * index and the ids; only the records of the page returned are decoded.
+ */
 export function listTasks(store: RunStore, q: TaskQuery) {
   const states = q.state ? new Set(q.state) : undefined;
   const stages = q.stage ? new Set(q.stage) : undefined;
-  const out: TaskRecord[] = [];
+  const ids: string[] = [];
   for (const [id, [state]] of store.stateEntries()) {
     if (states && !states.has(state)) continue;
     if (stages && !stages.has(id.slice(0, id.indexOf('/')))) continue;
-    const t = store.getTask(id);
-    if (!t || (t.parent && !q.children)) continue;
-    out.push(t);
+    if (!q.children && CHILD_ID.test(id)) continue;
+    ids.push(id);
   }
-  out.sort((a, b) => naturalCompare(a.id, b.id));
+  ids.sort(naturalCompare);
   const offset = q.offset ?? 0;
-  const page = out.slice(offset, offset + (q.limit ?? 1000));
-  return { total: out.length, offset, tasks: page.map((t) => ({ ...taskJson(t), progressText: progressText(t.progress) || null })) };
+  const tasks = [];
+  for (const id of ids.slice(offset, offset + (q.limit ?? 1000))) {
+    const t = store.getTask(id);
+    if (t) tasks.push({ ...taskJson(t), progressText: progressText(t.progress) || null });
+  }
+  return { total: ids.length, offset, tasks };
 }
 
 function checkpointJson(r: CheckpointRecord) {
