@@ -3,7 +3,6 @@ import { resolve } from 'node:path';
 import type { CommandModule } from 'yargs';
 import { usage } from '../../errors.js';
 import { isLoopback, newToken, TOKEN_ENV } from '../../serve/security.js';
-import { createServer } from '../../serve/server.js';
 import { print } from '../shared.js';
 
 interface ServeArgs {
@@ -34,6 +33,8 @@ export const serveCommand: CommandModule<object, ServeArgs> = {
     }
     if (given !== undefined && given.length < 8) throw usage('the token is too short (under 8 characters)', 'Use a long random string, e.g. `openssl rand -hex 24`.');
     const token = given ?? newToken();
+    // fastify loads only for this command.
+    const { createServer } = await import('../../serve/server.js');
     const { app } = await createServer({ runsDir, host: args.host, port: args.port, token, requireTokenForReads: !!given });
     const address = await app.listen({ host: args.host, port: args.port });
     const url = address.replace('://[::1]', '://localhost');

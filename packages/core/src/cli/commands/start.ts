@@ -1,7 +1,7 @@
 import type { CommandModule } from 'yargs';
 import { Runner } from '../../run/runner.js';
 import { EventLog } from '../../run/event-log.js';
-import { Display, type Verbosity } from '../display.js';
+import type { Verbosity } from '../display.js';
 import { showPlan } from './plan.js';
 import { loadSpec, withSpec, type SpecArgs } from '../shared.js';
 
@@ -37,6 +37,8 @@ export const startCommand: CommandModule<object, StartArgs> = {
     }
     const spec = await loadSpec(args, { threads: args.threads, gpus: args.gpus, checkResources: true });
     const runner = new Runner(spec, { only: args.only });
+    // The live display (log-update) loads only for this command.
+    const { Display } = await import('../display.js');
     const verbosity: Verbosity = args.quiet ? 'quiet' : args.verbose ? 'verbose' : 'normal';
     const display = new Display(runner.events, verbosity, { tty: args.plain ? false : undefined });
     const log = new EventLog(spec.runDir, runner.events);
