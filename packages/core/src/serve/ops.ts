@@ -19,6 +19,9 @@ export class OpError extends Error {
   }
 }
 
+/** Child task ids extend their parent's id, which ends with its cycle: `hpo/cycle=1/trial=3`. */
+const CHILD_ID = /\/cycle=\d+\/./;
+
 export function liveOwnerIds(store: RunStore): Set<string> {
   return new Set(store.listOwners().filter((o) => ownerAlive(o)).map((o) => o.id));
 }
@@ -27,14 +30,14 @@ export function runSummary(name: string, store: RunStore) {
   const counts = emptyCounts();
   const stages: Record<string, Record<TaskState | 'total', number>> = {};
   let children = 0;
+  // From the compact state index and the ids alone: no task record is decoded.
   for (const [id, [state]] of store.stateEntries()) {
-    const t = store.getTask(id);
-    if (t?.parent) {
+    if (CHILD_ID.test(id)) {
       children++;
       continue;
     }
     counts[state]++;
-    const stage = t?.stage ?? id.split('/')[0]!;
+    const stage = id.slice(0, id.indexOf('/'));
     const s = (stages[stage] ??= { total: 0, ...emptyCounts() });
     s.total++;
     s[state]++;
@@ -62,9 +65,6 @@ export interface TaskQuery {
   limit?: number;
   offset?: number;
 }
-
-/** Child task ids extend their parent's id, which ends with its cycle: `hpo/cycle=1/trial=3`. */
-const CHILD_ID = /\/cycle=\d+\/./;
 
 /**
  * Tasks filtered by state and stage, in natural id order. Filters and sorts on the compact state
