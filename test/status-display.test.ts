@@ -54,6 +54,26 @@ stages:
     expect(kids).toEqual(Array.from({ length: 12 }, (_, i) => `hpo/cycle=1/trial=${i}`));
   });
 
+  test('the live display counts a pending task cancelled by another process as cancelled (⏸), and its run ends', async () => {
+    const dir = tempProject({
+      'job.yaml': `name: c
+plugins: [${join(fixtures, 'ticker.mjs')}]
+matrix: { n: [1, 2, 3] }
+pool: { threads: 1 }
+stages:
+  - { id: w, plugin: ticker, options: { steps: 150, stepMs: 20 } }
+`,
+    });
+    const run = spawnCli(['start', 'job.yaml', '--plain'], { cwd: dir });
+    await waitFor(() => run.output().includes('start w/n=1/cycle=1'), 30_000, 'the first task to start');
+    const c = await runCli(['cancel', 'job.yaml', 'w/n=3/cycle=1'], { cwd: dir });
+    expect(c.code, c.stderr).toBe(0);
+    const r = await run.done;
+    expect(r.stdout).toContain('cancelled w/n=3/cycle=1: cancelled by another process');
+    expect(r.stdout).toMatch(/c: 2\/3 completed, 1 cancelled in /);
+    expect(r.stdout).not.toContain('start w/n=3/cycle=1');
+  });
+
   test('a directory as the spec: exit 2 with a hint naming the spec files there', async () => {
     const dir = tempProject({ 'job.yaml': 'name: x\nstages: []\n' });
     const r = await runCli(['start', '.'], { cwd: dir });
