@@ -51,7 +51,12 @@ export class RunRegistry {
     if (!dir) return undefined;
     let s = this.stores.get(dir);
     if (!s) {
-      s = RunStore.open(dir);
+      try {
+        s = RunStore.open(dir);
+      } catch {
+        // A store we may not write (read-only mount, another user's run): serve it read-only.
+        s = RunStore.open(dir, { readOnly: true });
+      }
       this.stores.set(dir, s);
     } else s.refresh();
     return s;

@@ -35,6 +35,52 @@ const TASK_BODY = {
   properties: { task: { type: 'string', minLength: 1, maxLength: 1024, description: 'Task id, e.g. work/symbol=AAPL/cycle=1' } },
 } as const;
 const ANY_OBJECT = { type: 'object', additionalProperties: true } as const;
+const NULLABLE_NUM = { type: 'number', nullable: true } as const;
+const STATE = { type: 'string', enum: [...TASK_STATES] } as const;
+const COUNTS = { type: 'object', properties: Object.fromEntries([['total', { type: 'integer' }], ...TASK_STATES.map((st) => [st, { type: 'integer' }])]) } as const;
+const TASK = {
+  type: 'object',
+  description: 'A task, as `runner tasks --json` prints it',
+  properties: {
+    id: { type: 'string' },
+    stage: { type: 'string' },
+    plugin: { type: 'string' },
+    cell: ANY_OBJECT,
+    cycle: { type: 'integer' },
+    state: STATE,
+    attempts: { type: 'integer' },
+    failures: { type: 'integer' },
+    progress: { type: 'object', properties: { step: NULLABLE_NUM, total: NULLABLE_NUM, fraction: { type: 'number' }, message: { type: 'string', nullable: true }, metrics: { ...ANY_OBJECT, nullable: true } } },
+    progressText: { type: 'string', nullable: true, description: 'e.g. `epoch 21/40, batch 12/38`' },
+    lastCheckpoint: { ...ANY_OBJECT, nullable: true },
+    result: { nullable: true, description: "The plugin's result (completed tasks)" },
+    error: { ...ANY_OBJECT, nullable: true },
+    notes: { type: 'array', items: { type: 'string' } },
+    parent: { type: 'string', nullable: true },
+    runMs: { type: 'integer' },
+    startedAt: { type: 'string', nullable: true },
+    endedAt: { type: 'string', nullable: true },
+  },
+  additionalProperties: true,
+} as const;
+const CHECKPOINT = {
+  type: 'object',
+  properties: { seq: { type: 'integer' }, type: { type: 'string' }, step: { type: 'number' }, total: NULLABLE_NUM, time: { type: 'string' }, size: { type: 'integer' }, file: { type: 'string', nullable: true }, checksum: { type: 'string' }, metrics: { ...ANY_OBJECT, nullable: true } },
+} as const;
+const RUN_SUMMARY = {
+  type: 'object',
+  properties: {
+    name: { type: 'string' },
+    title: { type: 'string' },
+    spec: { type: 'string', nullable: true },
+    createdAt: { type: 'string', nullable: true },
+    tasks: COUNTS,
+    children: { type: 'integer' },
+    stages: { type: 'object', additionalProperties: COUNTS },
+    runners: { type: 'array', items: ANY_OBJECT },
+    interrupted: { type: 'boolean', description: 'Tasks were left running by a runner that is gone' },
+  },
+} as const;
 
 /** Builds the server (not listening): the JSON API, the OpenAPI description and the dashboard. */
 export async function createServer(opts: ServeOptions): Promise<{ app: FastifyInstance; runs: RunRegistry }> {
@@ -109,11 +155,11 @@ export async function createServer(opts: ServeOptions): Promise<{ app: FastifyIn
   app.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger());
 
   app.get('/api/runs', {
-    schema: { summary: 'The runs in the runs directory with their counts and live runners', response: { 200: { type: 'object', properties: { runs: { type: 'array', items: ANY_OBJECT } } } } },
+    schema: { summary: 'The runs in the runs directory with their counts and live runners', response: { 200: { type: 'object', properties: { runs: { type: 'array', items: RUN_SUMMARY } } } } },
   }, async () => ({ runs: runs.names().flatMap((n) => { const s = runs.store(n); return s ? [runSummary(n, s)] : []; }) }));
 
   app.get('/api/runs/:run', {
-    schema: { summary: 'One run: counts per state and stage, live runners', params: { type: 'object', properties: { run: RUN }, required: ['run'] }, response: { 200: ANY_OBJECT, 404: ERROR } },
+    schema: { summary: 'One run: counts per state and stage, live runners', params: { type: 'object', properties: { run: RUN }, required: ['run'] }, response: { 200: RUN_SUMMARY, 404: ERROR } },
   }, async (req) => runSummary((req.params as { run: string }).run, storeOf((req.params as { run: string }).run)));
 
   app.get('/api/runs/:run/tasks', {
@@ -132,7 +178,7 @@ export async function createServer(opts: ServeOptions): Promise<{ app: FastifyIn
           token: { type: 'string' },
         },
       },
-      response: { 200: { type: 'object', properties: { total: { type: 'integer' }, offset: { type: 'integer' }, tasks: { type: 'array', items: ANY_OBJECT } } }, 404: ERROR },
+      response: { 200: { type: 'object', properties: { total: { type: 'integer' }, offset: { type: 'integer' }, tasks: { type: 'array', items: TASK } } }, 404: ERROR },
     },
   }, async (req) => {
     const q = req.query as { state?: TaskState[]; stage?: string[]; children?: boolean; limit?: number; offset?: number };
@@ -144,7 +190,17 @@ export async function createServer(opts: ServeOptions): Promise<{ app: FastifyIn
       summary: 'One task with its checkpoints, log tail and result',
       params: { type: 'object', properties: { run: RUN, '*': { type: 'string', minLength: 1, maxLength: 1024 } }, required: ['run'] },
       querystring: { type: 'object', additionalProperties: false, properties: { log: { type: 'integer', minimum: 0, maximum: 1000, default: 50 }, token: { type: 'string' } } },
-      response: { 200: ANY_OBJECT, 404: ERROR },
+      response: {
+        200: {
+          type: 'object',
+          properties: {
+            task: TASK,
+            checkpoints: { type: 'array', items: CHECKPOINT, description: 'Newest first: a resume starts from the first' },
+            log: { type: 'array', items: { type: 'object', properties: { time: { type: 'string' }, level: { type: 'string' }, message: { type: 'string' } } } },
+          },
+        },
+        404: ERROR,
+      },
     },
   }, async (req) => {
     const run = (req.params as { run: string }).run;
