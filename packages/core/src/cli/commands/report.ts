@@ -38,8 +38,12 @@ export const reportCommand: CommandModule<object, ReportArgs> = {
       }
       const html = renderReport(model);
       const file = args.out ? join(resolve(args.out), `${spec.name}.html`) : join(spec.runDir, 'report.html');
-      if (args.out) mkdirSync(resolve(args.out), { recursive: true });
-      await writeFileAtomic(file, html);
+      try {
+        if (args.out) mkdirSync(resolve(args.out), { recursive: true });
+        await writeFileAtomic(file, html);
+      } catch (err) {
+        throw usage(`cannot write the report to ${file} (${(err as Error).message})`, args.out ? 'Pass a writable directory with --out.' : 'Pass a writable directory with --out, e.g. --out reports/.');
+      }
       print(`wrote ${file} (${formatBytes(Buffer.byteLength(html))}, ${model.stages.reduce((a, s) => a + s.sections.length, 0)} plugin sections) in ${formatDuration(performance.now() - t0)}`);
       print(`open it in a browser: file://${file}`);
     } finally {
