@@ -88,6 +88,8 @@ export interface ChartSpec {
   height?: number;
   /** Log-scale y axis. */
   yLog?: boolean;
+  /** `false` hides the legend (e.g. dozens of per-trial curves). @default true */
+  legend?: boolean;
   /** Optional scatter marks drawn over the first series: x values, y values and a colour each. */
   marks?: Array<{ x: number; y: number; color: string }>;
 }
@@ -115,7 +117,7 @@ window.runnerChart=function(id,spec){
     if(s.line===false){o.paths=function(){return null;};}series.push(o);});
   var marks=spec.marks||[];
   var opts={title:spec.title,width:Math.max(320,Math.min(1100,(el.clientWidth||900))),height:spec.height||260,
-    scales:{x:{time:!!spec.xTime},y:spec.yLog?{distr:3}:{}},series:series,
+    scales:{x:{time:!!spec.xTime},y:spec.yLog?{distr:3}:{}},series:series,legend:{show:spec.legend!==false},
     axes:[{label:spec.xLabel},{label:spec.yLabel,size:70}],
     hooks:{draw:[function(u){ if(!marks.length) return; var ctx=u.ctx; ctx.save();
       marks.forEach(function(m){var x=u.valToPos(m.x,'x',true),y=u.valToPos(m.y,'y',true);

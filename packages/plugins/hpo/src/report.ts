@@ -128,11 +128,13 @@ function intermediate(trials: TrialRecord[], dir: 'minimize' | 'maximize'): Repo
     series.push({ label: `#${t.number} ${t.state.toLowerCase()}`, color: STATE_COLOR[t.state], dash: t.state === 'PRUNED' ? [4, 3] : undefined, width: 1 });
   }
   return {
-    title: `Intermediate values${shown.length < withSteps.length ? ` (${shown.length} of ${withSteps.length} trials: the best and the latest)` : ''}`,
+    title: `Intermediate values${shown.length < withSteps.length ? ` (${shown.length} of ${withSteps.length} trials: the best and the latest)` : ''}; complete blue, pruned orange dashed`,
     xLabel: 'step',
     yLabel: 'intermediate value',
     series,
     data,
+    // A legend of dozens of trials says little: blue complete, orange dashed pruned (see the note).
+    legend: series.length <= 8,
   };
 }
 
