@@ -178,4 +178,19 @@ describe('events', () => {
     await seen(/event: store\ndata: \{[^\n]*"type":"task:cancel[^\n]*"task":"slow\/n=4\/cycle=1"/);
     ctrl.abort();
   });
+
+  test('Last-Event-ID replays the store events after it', async () => {
+    const ctrl = new AbortController();
+    const res = await fetch(`${server.url}/api/runs/done/events`, { signal: ctrl.signal, headers: { 'last-event-id': '0' } });
+    const reader = res.body!.getReader();
+    let text = '';
+    while (!/"type":"task:finish"|"state":"completed"/.test(text)) {
+      const { value, done } = await reader.read();
+      if (done) break;
+      text += new TextDecoder().decode(value);
+    }
+    ctrl.abort();
+    expect(text).toMatch(/^event: hello\ndata: \{"after":0\}/);
+    expect(text).toMatch(/\nid: 1\nevent: store\n/);
+  });
 });
