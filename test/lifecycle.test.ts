@@ -26,7 +26,7 @@ stages:
     const r = await run.done;
     expect(r.code).toBe(130);
     expect(r.stdout).toContain('SIGINT: stopping; 2 running tasks will save a checkpoint');
-    expect(r.stdout).toContain('Run the same command to continue: runner start job.yaml');
+    expect(r.stdout).toMatch(/Run the same command to continue: .*runner(\.js)? start job\.yaml/);
     const tasks = await cliJson<any[]>(['tasks', 'job.yaml'], { cwd: dir });
     const interrupted = tasks.filter((t) => t.lastCheckpoint?.type === 'cancellation');
     expect(interrupted).toHaveLength(2);

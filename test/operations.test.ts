@@ -200,10 +200,12 @@ stages:
   });
 
   test('--help on every command', async () => {
-    for (const cmd of ['validate', 'start', 'status', 'tasks', 'cancel', 'resume', 'checkpoints', 'reset', 'plugins', 'schema', 'study', 'data']) {
-      const r = await runCli([cmd, '--help']);
-      expect(r.code, cmd).toBe(0);
-      expect(r.stdout, cmd).toContain(`runner ${cmd}`);
+    const cmds = ['validate', 'start', 'plan', 'status', 'tasks', 'cancel', 'resume', 'checkpoints', 'reset', 'report', 'serve', 'plugins', 'schema', 'study', 'data'];
+    // Concurrently: each is a process start, mostly waiting on a busy machine.
+    const results = await Promise.all(cmds.map((cmd) => runCli([cmd, '--help'])));
+    for (const [i, cmd] of cmds.entries()) {
+      expect(results[i]!.code, cmd).toBe(0);
+      expect(results[i]!.stdout, cmd).toContain(`runner ${cmd}`);
     }
     const none = await runCli([]);
     expect(none.code).toBe(2);

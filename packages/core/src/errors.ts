@@ -171,6 +171,11 @@ export function configNotFound(file: string): RunnerError {
   });
 }
 
+/** The path exists but is no readable file (a directory, no permission): there is no job spec to load. */
+export function configNotAFile(file: string, why: string, hint: string): RunnerError {
+  return new RunnerError(ErrorCodes.RUNNER_CONFIG_NOT_FOUND, `job spec ${file} ${why}`, { hint });
+}
+
 export function configParse(file: string, issues: ErrorIssue[]): RunnerError {
   return new RunnerError(ErrorCodes.RUNNER_CONFIG_PARSE, `${file}: the file is not valid YAML`, {
     issues,

@@ -24,7 +24,7 @@ import { emptyCounts, type OwnerRecord, type OwnerRef, type StateCounts, type Ta
 import { HOST, procStartTime } from '../util/proc.js';
 import { ProcessExecutor, ThreadExecutor, type RunningHandle } from './executors.js';
 import { artifactDirFor } from './paths.js';
-import { idMatcher, optionsFingerprint, planRun, type Plan, type PlannedTask } from './plan.js';
+import { idMatcher, optionsFingerprint, planRun, stageSnapshot, type Plan, type PlannedTask } from './plan.js';
 import type { ExecOutcome, TaskPayload, WorkerMessage } from './protocol.js';
 
 export interface RunnerOptions {
@@ -174,6 +174,7 @@ export class Runner {
       counts: this.countStates(),
       threads: this.spec.pool.threads,
       notes,
+      toRun: this.toRunByStage(),
     });
     const finished = new Promise<void>((resolve) => (this.finishResolve = resolve));
     this.startTimers();
@@ -189,6 +190,7 @@ export class Runner {
     this.stopReason = reason;
     const n = this.active.size;
     this.log('warn', `${reason}: stopping; ${n} running task${n === 1 ? '' : 's'} will save a checkpoint (again to exit at once)`);
+    this.events.emit('run:stopping', { reason });
     for (const b of this.ready) b.length = 0;
     for (const a of this.active.values()) this.requestCancel(a, 'interrupt', `interrupted by ${reason}`);
     for (const c of this.childQueue.splice(0)) this.replyChild(c, { ok: false, error: serializeError(taskAborted(c.id, `interrupted by ${reason}`)) });
@@ -225,6 +227,7 @@ export class Runner {
         if (sync.invalidated.length > 0) notes.push(`options changed for ${summariseIds(sync.invalidated)}; their checkpoints no longer apply, so they start fresh`);
         await this.store.setPlanDigest(this.plan.digest);
       }
+      if (meta?.planDigest !== this.plan.digest || !this.store.getStageSnapshot()) await this.store.setStageSnapshot(stageSnapshot(this.spec));
       await this.store.trimEvents(200_000);
     } catch (err) {
       await this.store.removeOwner(this.owner.id).catch(() => {});
@@ -257,6 +260,9 @@ export class Runner {
     for (const n of this.nodes.values()) n.waiting = n.t.needs.filter((id) => this.nodes.get(id)?.state !== 'completed').length;
     const maxStage = Math.max(0, ...this.spec.stages.map((s) => s.index));
     this.ready = Array.from({ length: maxStage + 1 }, () => []);
+    // Interrupted tasks with checkpoints go first within their stage: their work is half done.
+    const resumable = this.tasksWithCheckpoints();
+    for (const n of this.nodes.values()) if (resumable.has(n.t.id)) this.enqueueIfReady(n);
     for (const n of this.nodes.values()) this.enqueueIfReady(n);
   }
 
@@ -443,7 +449,34 @@ export class Runner {
     const rec = this.store.getTask(n.t.id);
     if (!rec) return;
     n.retryAt = rec.retryAt;
+    const was = n.state;
     this.setState(n, rec.state);
+    if (was !== rec.state && rec.state === 'pending' && rec.lastCheckpoint && n.queued) {
+      // Resumed with a checkpoint: move it ahead of fresh tasks of its stage.
+      const bucket = this.ready[n.t.stageDef.index]!;
+      const i = bucket.indexOf(n);
+      if (i > 0) {
+        bucket.splice(i, 1);
+        bucket.unshift(n);
+      }
+    }
+    if (was !== rec.state) {
+      this.events.emit('task:state', { id: n.t.id, stage: n.t.stage, from: was, to: rec.state });
+      this.events.emit('run:remaining', { toRun: this.toRunByStage() });
+    }
+  }
+
+  /** Ids of pending tasks that have checkpoints (one key read per task with any). */
+  private tasksWithCheckpoints(): Set<string> {
+    const out = new Set<string>();
+    let last = '';
+    for (const key of this.store.checkpoints.getKeys()) {
+      const id = (key as [string, number])[0];
+      if (id === last) continue;
+      last = id;
+      if (this.nodes.get(id)?.state === 'pending') out.add(id);
+    }
+    return out;
   }
 
   // ------------------------------------------------------------------ running a task
@@ -740,6 +773,7 @@ export class Runner {
       note,
       parent: a.record.parent,
     });
+    if (a.node && (state === 'failed' || state === 'cancelled')) this.events.emit('run:remaining', { toRun: this.toRunByStage() });
     if (a.child) {
       if (state === 'pending' && o.state === 'pending' && o.retryAt !== undefined && !this.stopping) {
         // A child retries on its own schedule; the parent keeps waiting.
@@ -932,8 +966,23 @@ export class Runner {
     return summary;
   }
 
+  /** Per stage, the tasks this runner may still run: pending or running, selected, not blocked. */
+  private toRunByStage(): Record<string, number> {
+    const out: Record<string, number> = {};
+    for (const s of this.spec.stages) out[s.id] = 0;
+    const blocked = this.blockedNodes();
+    for (const n of this.nodes.values()) {
+      if ((n.state === 'pending' || n.state === 'running') && n.eligible && !blocked.has(n)) out[n.t.stage] = (out[n.t.stage] ?? 0) + 1;
+    }
+    return out;
+  }
+
   /** Pending tasks that need, directly or further up, something failed or cancelled. */
   private blockedCount(): number {
+    return this.blockedNodes().size;
+  }
+
+  private blockedNodes(): Set<Node> {
     const memo = new Map<Node, boolean>();
     const isBlocked = (n: Node): boolean => {
       const m = memo.get(n);
@@ -946,9 +995,9 @@ export class Runner {
       memo.set(n, b);
       return b;
     };
-    let count = 0;
-    for (const n of this.nodes.values()) if (n.state === 'pending' && n.waiting > 0 && isBlocked(n)) count++;
-    return count;
+    const out = new Set<Node>();
+    for (const n of this.nodes.values()) if (n.state === 'pending' && n.waiting > 0 && isBlocked(n)) out.add(n);
+    return out;
   }
 
   private countStates(): StateCounts {

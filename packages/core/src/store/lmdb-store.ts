@@ -166,6 +166,15 @@ export class RunStore {
     });
   }
 
+  /** The stages' resolved options as last synced, so a dry run can name the keys that changed. */
+  async setStageSnapshot(stages: StageSnapshot): Promise<void> {
+    await this.meta.put('stages', stages);
+  }
+
+  getStageSnapshot(): StageSnapshot | undefined {
+    return this.meta.get('stages') as StageSnapshot | undefined;
+  }
+
   // ---------------------------------------------------------------- events
 
   /** Appends an event inside the current write transaction and returns it. */
@@ -751,6 +760,9 @@ export class RunStore {
 }
 
 /** Is the runner that wrote this owner record alive? On this host the pid decides, elsewhere the lease. */
+/** Per stage: plugin, its resolved options and the fingerprints they gave. */
+export type StageSnapshot = Record<string, { plugin: string; options: unknown; fingerprint: string; targets: string }>;
+
 export function ownerAlive(rec: OwnerRecord, now = Date.now()): boolean {
   if (rec.host === HOST) return pidAlive(rec.pid, rec.procStart);
   return now - rec.heartbeatAt <= rec.leaseMs;

@@ -20,6 +20,8 @@ export interface OwnerRef {
 export interface TaskProgress {
   step?: number;
   total?: number;
+  unit?: string;
+  inner?: { step: number; total: number; unit: string };
   message?: string;
   metrics?: Record<string, number>;
   updatedAt: number;

@@ -124,6 +124,7 @@ export async function runHpo(ctx: TaskContext<HpoOptions>): Promise<HpoResult> {
       ctx.progress({
         step: Math.min(c.finished, target),
         total: target,
+        unit: 'trial',
         message: `${c.finished}/${target} trials (${c.pruned} pruned, ${c.failed} failed)${best ? `; best ${o.objective.metric} ${fmt(best.value)} (trial ${best.number})` : ''}`,
         ...(best?.value !== undefined ? { metrics: { best: best.value } } : {}),
       });
