@@ -13,6 +13,7 @@ import {
   serializeError,
   storeUnwritable,
   taskAborted,
+  taskCrashed,
   taskTimeout,
   type SerializedError,
 } from '../errors.js';
@@ -180,6 +181,18 @@ export class Runner {
     return this.close();
   }
 
+  /**
+   * A second SIGINT/SIGTERM: the process exits at once with tasks running. Recording that (one
+   * synchronous write) tells the next start this death was on purpose, not a crash of a task.
+   */
+  markExiting(): void {
+    try {
+      this.store?.markExiting(this.owner.id);
+    } catch {
+      // Exiting anyway; at worst the next start counts this death as unexplained.
+    }
+  }
+
   /** First SIGINT/SIGTERM: stop claiming, cancel running tasks cooperatively, then finish. */
   interrupt(reason = 'SIGINT'): void {
     if (this.stopping) return;
@@ -214,6 +227,10 @@ export class Runner {
       for (const o of others) notes.push(`another runner (pid ${o.pid} on ${o.host}) is working on this run; tasks are shared, none runs twice`);
       const reset = await this.store.resetStale((o, rec) => this.isStale(o, rec));
       if (reset.length > 0) notes.push(`${reset.length} task${reset.length === 1 ? ' was' : 's were'} left running by a runner that is gone; reset to pending: ${summariseIds(reset.map((r) => r.id))}`);
+      for (const r of reset) {
+        const q = /^\S+ (quarantined: .*)$/.exec(r.notes.at(-1) ?? '');
+        if (r.quarantine && q) notes.push(`${r.id} is ${q[1]}`);
+      }
       this.plan = planRun(this.spec);
       const meta = this.store.getMeta();
       if (meta?.planDigest !== this.plan.digest) {
@@ -472,7 +489,7 @@ export class Runner {
     this.active.set(rec.id, a);
     const { payload, resumeFrom } = this.payloadFor(a, node ? node.t.stageDef.options : child!.options);
     this.events.emit('task:start', { id: rec.id, stage: rec.stage, cell: rec.cell, attempt: rec.attempts, resumeFrom, parent: rec.parent });
-    const isolation = stage?.isolation ?? this.spec.pool.isolation;
+    const isolation = rec.quarantine ? 'process' : (stage?.isolation ?? this.spec.pool.isolation);
     const hooks = { onMessage: (m: WorkerMessage) => this.onWorkerMessage(a, m) };
     try {
       a.handle =
@@ -669,7 +686,9 @@ export class Runner {
       const error =
         a.cancelKind === 'timeout'
           ? serializeError(taskTimeout(a.id, a.stage?.timeoutMs ?? 0))
-          : serializeError(pluginFailed(a.plugin.name, a.id, wrapCause(outcome.error), outcome.error.retryable !== false));
+          : rec.quarantine && outcome.exited
+            ? serializeError(taskCrashed(a.id, a.stage?.id ?? rec.stage, outcome.exited, rec.suspect?.deaths ?? 0, wrapCause(outcome.error)))
+            : serializeError(pluginFailed(a.plugin.name, a.id, wrapCause(outcome.error), outcome.error.retryable !== false));
       o = this.failureOutcome(a, error, runMs);
     }
     try {
