@@ -23,6 +23,8 @@ import type { ChildTaskSpec, UpstreamTask } from '../plugin/types.js';
 import { ownerAlive, RunStore, type Retention, type TaskOutcome } from '../store/lmdb-store.js';
 import { emptyCounts, type OwnerRecord, type OwnerRef, type StateCounts, type TaskProgress, type TaskRecord, type TaskState } from '../store/types.js';
 import { HOST, procStartTime } from '../util/proc.js';
+import { recoverEventLog } from './event-log-recover.js';
+import { EVENTS_FILE } from './event-log.js';
 import { ProcessExecutor, ThreadExecutor, type RunningHandle } from './executors.js';
 import { artifactDirFor } from './paths.js';
 import { idMatcher, optionsFingerprint, planRun, type Plan, type PlannedTask } from './plan.js';
@@ -223,6 +225,11 @@ export class Runner {
         argv: process.argv.slice(1),
       };
       const others = this.store.listOwners().filter((o) => !this.isStale(o, o));
+      if (others.length === 0) {
+        // With another runner alive, its unwritten lines are still to come: leave the file to it.
+        const recovered = recoverEventLogSafely(this.spec.runDir, this.store);
+        if (recovered > 0) notes.push(`${recovered} committed event${recovered === 1 ? '' : 's'} missing from ${EVENTS_FILE} (written in batches, lost in a crash) appended from the store, marked "recovered"`);
+      }
       await this.store.registerOwner(me);
       for (const o of others) notes.push(`another runner (pid ${o.pid} on ${o.host}) is working on this run; tasks are shared, none runs twice`);
       const reset = await this.store.resetStale((o, rec) => this.isStale(o, rec));
@@ -975,6 +982,15 @@ export class Runner {
 
   private log(level: 'info' | 'warn' | 'error', message: string): void {
     this.events.emit('run:log', { level, message });
+  }
+}
+
+function recoverEventLogSafely(runDir: string, store: RunStore): number {
+  try {
+    return recoverEventLog(runDir, store);
+  } catch {
+    // The log is a convenience; the store is the source of truth.
+    return 0;
   }
 }
 

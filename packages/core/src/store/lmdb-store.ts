@@ -191,6 +191,11 @@ export class RunStore {
     }
   }
 
+  /** Events newest first (to read back the end of the feed). */
+  *eventsNewestFirst(): Iterable<StoredEvent> {
+    for (const { value } of this.events.getRange({ reverse: true })) yield value;
+  }
+
   async recordEvent(type: string, data?: unknown, owner?: string): Promise<StoredEvent> {
     return this.meta.transaction(() => this.appendEvent({ type, data, owner }));
   }
