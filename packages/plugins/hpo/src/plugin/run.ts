@@ -168,8 +168,14 @@ export async function runHpo(ctx: TaskContext<HpoOptions>): Promise<HpoResult> {
               if (d?.replay === true && step < latest) return;
               if (trial.shouldPrune()) {
                 // Record the decision first, so a crash now cannot turn it into a full training.
+                const reason = new Error(`pruned at ${objective.event} ${step} (${objective.metric} ${fmt(v)})`);
                 pruning = study.tell(trial, { state: 'pruned' });
-                stop.abort(new Error(`pruned at ${objective.event} ${step} (${objective.metric} ${fmt(v)})`));
+                // Cancel once the decision is committed: the child's cancellation checkpoint then
+                // always comes after it, and a kill in between never replays the trial.
+                pruning.then(
+                  () => stop.abort(reason),
+                  () => stop.abort(reason),
+                );
               }
             },
           },
