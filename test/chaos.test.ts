@@ -13,12 +13,17 @@ import { describe, expect, test } from 'vitest';
 import { cliJson, runCli, spawnCli, tempProject, waitFor } from './helpers/cli.js';
 
 const SPEC = `name: chaos
-matrix: { horizon: [1] }
+matrix: { symbol: [AAPL] }
 pool: { threads: 2 }
 lease: { heartbeatMs: 200 }
 stages:
+  - id: download
+    plugin: download
+    options:
+      source: { type: synthetic, interval: 1h, start: 2024-01-01, bars: 1200, seed: 7 }
   - id: hpo
     plugin: hpo
+    needs: [download]
     options:
       trials: 5
       parallel: 1
@@ -30,9 +35,9 @@ stages:
       objective: { stage: train, metric: val_loss }
   - id: train
     plugin: train
-    needs: [hpo]
+    needs: [download, hpo]
     options:
-      data: { synthetic: { rows: 1200, seed: 7 }, features: [{ returns: [1, 5] }, { rsi: 14 }], label: { forwardReturn: 1 }, split: { val: 0.2 } }
+      data: { from: download, features: [{ returns: [1, 5] }, { rsi: 14 }], label: { forwardReturn: 1 }, split: { val: 0.2 } }
       model: { layers: [{ dense: { units: '\${params.units}', activation: relu } }, { dense: { units: 1 } }] }
       optimizer: { adam: { lr: 0.001 } }
       loss: mse
@@ -43,7 +48,7 @@ stages:
       seed: 1
 `;
 
-const STUDY = 'hpo/horizon=1/cycle=1';
+const STUDY = 'hpo/symbol=AAPL/cycle=1';
 
 /** Starts the runner and SIGKILLs it the moment a line matching `line` is printed. */
 async function killAt(dir: string, line: RegExp, what: string): Promise<string> {
@@ -58,19 +63,29 @@ async function killAt(dir: string, line: RegExp, what: string): Promise<string> 
   return r.stdout;
 }
 
-/** Every file under the run's artifacts (checkpoint payloads aside: their names carry the attempt), with its sha256. */
+/**
+ * Every file under the run's artifacts and the data directory (the downloaded series), with its
+ * sha256; checkpoint payloads aside (their names carry the attempt that saved them), and the
+ * fetch time in a series manifest.
+ */
 function artifactTree(dir: string): Record<string, string> {
-  const root = join(dir, 'runs', 'chaos', 'artifacts');
+  const root = dir;
   const out: Record<string, string> = {};
   const walk = (d: string) => {
     for (const name of readdirSync(d).sort()) {
       const p = join(d, name);
       if (statSync(p).isDirectory()) {
         if (name !== '.checkpoints') walk(p);
-      } else out[relative(root, p)] = createHash('sha256').update(readFileSync(p)).digest('hex');
+      } else {
+        let bytes = readFileSync(p);
+        // A series manifest records when the data was fetched (provenance); all else must match.
+        if (name.endsWith('.meta.json')) bytes = Buffer.from(readFileSync(p, 'utf8').replace(/"retrievedAt":\s*"[^"]*"/g, '"retrievedAt":"-"'));
+        out[relative(root, p)] = createHash('sha256').update(bytes).digest('hex');
+      }
     }
   };
-  walk(root);
+  walk(join(dir, 'runs', 'chaos', 'artifacts'));
+  walk(join(dir, 'data'));
   return out;
 }
 
@@ -79,7 +94,7 @@ async function outcome(dir: string) {
   const status = await cliJson<any>(['status', 'job.yaml'], { cwd: dir });
   const tasks = await cliJson<any[]>(['tasks', 'job.yaml'], { cwd: dir });
   const hpo = tasks.find((t) => t.id === STUDY);
-  const train = tasks.find((t) => t.id === 'train/horizon=1/cycle=1');
+  const train = tasks.find((t) => t.id === 'train/symbol=AAPL/cycle=1');
   return {
     trials: study.trials.map((t: any) => ({ number: t.number, state: t.state, params: t.params, value: t.value, intermediate: t.intermediate })),
     bestParams: hpo.result.bestParams,
@@ -98,7 +113,7 @@ describe('chaos: kills at the moments that matter, then the same command', () =>
 
     await killAt(dir, new RegExp(`checkpoint ${STUDY}/trial=0 #1 `), "trial 0's first checkpoint");
     // Twice inside the retry of trial 0, before it trained anything: its child prints this when it starts.
-    for (let k = 0; k < 2; k++) await killAt(dir, new RegExp(`info ${STUDY}/trial=0 synthetic series`), `trial 0's retry ${k + 1}`);
+    for (let k = 0; k < 2; k++) await killAt(dir, new RegExp(`info ${STUDY}/trial=0 \\S+: \\d+ bars`), `trial 0's retry ${k + 1}`);
     const pruned = await killAt(dir, new RegExp(`checkpoint ${STUDY}/trial=\\d+ #\\d+ cancellation`), "a pruned trial's cancellation checkpoint");
     expect(pruned).toMatch(new RegExp(`${STUDY}/trial=0 is quarantined: it was running at each of the last 2 runner deaths`));
     const last = await runCli(['start', 'job.yaml', '--plain'], { cwd: dir });
@@ -118,7 +133,8 @@ describe('chaos: kills at the moments that matter, then the same command', () =>
     expect(a.finalModel).toEqual(b.finalModel);
     // Every artifact, byte for byte: models (model.json included), histories, normalisers.
     const treeA = artifactTree(dir);
-    expect(Object.keys(treeA)).toContain('train/horizon=1/cycle=1/model/final/model.json');
+    expect(Object.keys(treeA)).toContain('runs/chaos/artifacts/train/symbol=AAPL/cycle=1/model/final/model.json');
+    expect(Object.keys(treeA).some((f) => f.startsWith('data/') && f.endsWith('AAPL.arrow'))).toBe(true);
     expect(treeA).toEqual(artifactTree(clean));
   }, 240_000);
 });
