@@ -54,7 +54,7 @@ const STUDY = 'hpo/symbol=AAPL/cycle=1';
 async function killAt(dir: string, line: RegExp, what: string): Promise<string> {
   const run = spawnCli(['start', 'job.yaml', '--plain', '--verbose'], { cwd: dir });
   try {
-    await waitFor(() => line.test(run.output()) || run.child.exitCode !== null, 120_000, what);
+    await waitFor(() => line.test(run.output()) || run.child.exitCode !== null, 300_000, what);
   } finally {
     run.child.kill('SIGKILL');
   }
@@ -136,5 +136,5 @@ describe('chaos: kills at the moments that matter, then the same command', () =>
     expect(Object.keys(treeA)).toContain('runs/chaos/artifacts/train/symbol=AAPL/cycle=1/model/final/model.json');
     expect(Object.keys(treeA).some((f) => f.startsWith('data/') && f.endsWith('AAPL.arrow'))).toBe(true);
     expect(treeA).toEqual(artifactTree(clean));
-  }, 240_000);
+  }, 900_000);
 });

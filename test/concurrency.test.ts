@@ -36,7 +36,7 @@ describe('concurrent runners', () => {
     const dir = tempProject({ 'job.yaml': spec(16, 5, ', gateFile: gate, gateStep: 1') });
     const a = spawnCli(['start', 'job.yaml'], { cwd: dir });
     const b = spawnCli(['start', 'job.yaml'], { cwd: dir });
-    await waitFor(() => a.output().includes('start work') && b.output().includes('start work'), 30_000, 'both runners to start tasks');
+    await waitFor(() => a.output().includes('start work') && b.output().includes('start work'), 60_000, 'both runners to start tasks');
     writeFileSync(join(dir, 'gate'), '');
     const [ra, rb] = await Promise.all([a.done, b.done]);
     expect(ra.code, ra.stderr).toBe(0);
@@ -51,19 +51,19 @@ describe('concurrent runners', () => {
     expect(doneBy(ra.stdout) + doneBy(rb.stdout)).toBe(16);
     expect(doneBy(ra.stdout)).toBeGreaterThan(0);
     expect(doneBy(rb.stdout)).toBeGreaterThan(0);
-  }, 60_000);
+  }, 180_000);
 
   test('when one of two runners is killed, the other takes over its tasks without a restart', async () => {
     // Every task waits before step 10 until the gate file exists: A surely holds tasks when killed.
     const dir = tempProject({ 'job.yaml': spec(8, 25, ', gateFile: gate, gateStep: 10') });
     const a = spawnCli(['start', 'job.yaml'], { cwd: dir });
-    await waitFor(() => a.output().includes('start work'), 15_000, 'runner A to start tasks');
+    await waitFor(() => a.output().includes('start work'), 60_000, 'runner A to start tasks');
     const b = spawnCli(['start', 'job.yaml'], { cwd: dir });
-    await waitFor(() => b.output().includes('start work'), 15_000, 'runner B to start tasks');
+    await waitFor(() => b.output().includes('start work'), 60_000, 'runner B to start tasks');
     // Kill A while it holds a task (it always does until the work runs out), seen in the store.
     await waitFor(
       async () => (await cliJson<{ state: string; owner: { pid: number } | null }[]>(['tasks', 'job.yaml'], { cwd: dir })).some((t) => t.state === 'running' && t.owner?.pid === a.child.pid),
-      30_000,
+      60_000,
       'runner A to hold a task',
     );
     a.child.kill('SIGKILL');
@@ -76,5 +76,5 @@ describe('concurrent runners', () => {
     expect(tasks.every((t) => t.state === 'completed')).toBe(true);
     expect(tasks.some((t) => t.attempts === 2)).toBe(true);
     expect(new Set(tasks.map((t) => t.result.value)).size).toBe(1);
-  }, 60_000);
+  }, 180_000);
 });

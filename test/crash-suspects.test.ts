@@ -48,5 +48,5 @@ stages:
     const again = await runCli(['start', 'job.yaml', '--plain'], { cwd: dir });
     expect(again.code).toBe(1);
     expect((await cliJson<any[]>(['tasks', 'job.yaml'], { cwd: dir })).find((t) => t.id === 'work/s=bad/cycle=1').attempts).toBe(4);
-  }, 120_000);
+  }, 300_000);
 });

@@ -36,7 +36,7 @@ stages:
     });
     const run = spawnCli(['start', 'job.yaml', '--plain', '--verbose'], { cwd: dir });
     // The display prints the checkpoint line when the runner hears of the committed checkpoint.
-    await waitFor(() => /checkpoint w\S* #1 /.test(run.output()), 30_000, 'the first checkpoint');
+    await waitFor(() => /checkpoint w\S* #1 /.test(run.output()), 120_000, 'the first checkpoint');
     run.child.kill('SIGKILL');
     expect((await run.done).signal).toBe('SIGKILL');
     const before = lines(dir, 'evlog').filter((l) => l.type === 'task:checkpoint' && l.seq === 1).length;
@@ -62,5 +62,5 @@ stages:
     expect(third.stdout).not.toMatch(/missing from events\.jsonl/);
     expect(lines(dir, 'evlog').filter((l) => l.recovered).length).toBe(all.filter((l) => l.recovered).length);
     expect(lines(dir, 'evlog').length).toBeGreaterThan(n - 1);
-  }, 90_000);
+  }, 300_000);
 });
