@@ -40,7 +40,7 @@ stages:
       expect(t.result.resumedFrom).toBeGreaterThan(0);
       expect(t.result.executed + t.result.resumedFrom).toBe(1000);
     }
-  }, 60_000);
+  }, 180_000);
 
   test('a second SIGINT exits at once; the next start resets the stale tasks', async () => {
     const dir = tempProject({
@@ -64,7 +64,7 @@ stages:
     const again = await runCli(['start', 'job.yaml', '--set', 'stages.w.options.stepMs=0'], { cwd: dir });
     expect(again.code).toBe(0);
     expect(again.stdout).toContain('1 task was left running by a runner that is gone; reset to pending: w/cycle=1');
-  }, 60_000);
+  }, 180_000);
 });
 
 describe('changed options', () => {
@@ -90,7 +90,7 @@ stages:
     const same = await runCli(['start', 'job.yaml', '--set', 'stages.w.options.seed=2'], { cwd: dir });
     expect(same.stdout).not.toContain('reruns');
     expect(same.stdout).toContain('4 tasks (4 completed, 0 to run)');
-  }, 60_000);
+  }, 180_000);
 
   test('raising a resume-safe target continues from the last checkpoint', async () => {
     const dir = tempProject({ 'job.yaml': SPEC(30, 1) });
@@ -103,7 +103,7 @@ stages:
     await runCli(['start', 'job.yaml'], { cwd: fresh });
     const f = (await cliJson<any[]>(['tasks', 'job.yaml'], { cwd: fresh })).find((x) => x.id === 'w/s=a/cycle=1');
     expect(t.result.value).toBe(f.result.value);
-  }, 60_000);
+  }, 180_000);
 
   test('a checkpoint saved under other options is not loaded; the task starts fresh and the runner says why', async () => {
     const dir = tempProject({ 'job.yaml': SPEC(40, 1).replace('checkpointEvery: 10', 'checkpointEvery: 10, failAtStep: 25') });
@@ -115,7 +115,7 @@ stages:
     expect(r.stdout).toContain('was saved under other options; not loading it');
     const t = (await cliJson<any[]>(['tasks', 'job.yaml'], { cwd: dir })).find((x) => x.id === 'w/s=a/cycle=1');
     expect(t.result).toMatchObject({ resumedFrom: 0, executed: 40 });
-  }, 60_000);
+  }, 180_000);
 });
 
 describe('cancellation, timeouts, children, isolation', () => {
@@ -137,7 +137,7 @@ stages:
     expect(r.stdout).toContain('w/cycle=1 did not stop within 300 ms; terminating it');
     const [t] = await cliJson<any[]>(['tasks', 'job.yaml'], { cwd: dir });
     expect(t.state).toBe('cancelled');
-  }, 60_000);
+  }, 180_000);
 
   test('a stage timeout cancels the task and counts as a failure (retried if allowed)', async () => {
     const dir = tempProject({
@@ -157,7 +157,7 @@ stages:
     const done = Math.max(...readFileSync(join(dir, 'trace.log'), 'utf8').split('\n').filter(Boolean).map((l) => Number(l.slice(l.lastIndexOf(' ') + 1))));
     expect(t.lastCheckpoint.step).toBeGreaterThan(0);
     expect(t.lastCheckpoint.step).toBe(done);
-  }, 60_000);
+  }, 180_000);
 
   test('parents waiting for children lend their slot: two parents with parallel 2 on one thread finish', async () => {
     const dir = tempProject({
@@ -186,7 +186,7 @@ stages:
     const k0 = after.find((t) => t.id === 'hpo/s=a/cycle=1/trial=0');
     expect(k0.attempts).toBe(1);
     expect(after.filter((t) => t.parent === 'hpo/s=a/cycle=1')).toHaveLength(6);
-  }, 60_000);
+  }, 180_000);
 
   test('isolation: process runs each task in its own process, with its GPU assigned', async () => {
     const dir = tempProject({
@@ -205,5 +205,5 @@ stages:
     expect(pids.size).toBe(3);
     expect(tasks.every((t) => t.result.mainThread === true)).toBe(true);
     expect(tasks.every((t) => ['0', '1'].includes(t.result.gpu))).toBe(true);
-  }, 60_000);
+  }, 180_000);
 });

@@ -94,7 +94,7 @@ describe('operations commands', () => {
     expect(again.code).toBe(0);
     const [done] = await cliJson<any[]>(['tasks', 'job.yaml', 'work/symbol=AAPL/horizon=1/cycle=2'], { cwd: dir });
     expect(done.result).toMatchObject({ resumedFrom: step, executed: 200 - step });
-  }, 120_000);
+  }, 240_000);
 
   test('a live runner picks up `runner resume` without a restart, and reset refuses while it runs', async () => {
     const dir = tempProject({
@@ -124,7 +124,7 @@ stages:
     const tasks = await cliJson<any[]>(['tasks', 'job.yaml'], { cwd: dir });
     expect(tasks.map((t) => t.state)).toEqual(['completed', 'pending']);
     expect(tasks[1].lastCheckpoint.type).toBe('cancellation');
-  }, 60_000);
+  }, 180_000);
 
   test('checkpoints: list, show, stats, delete and prune (with orphans)', async () => {
     const dir = tempProject({
@@ -168,7 +168,7 @@ stages:
     const bad = await runCli(['checkpoints', 'job.yaml', 'prune', '--older-than', 'soon'], { cwd: dir });
     expect(bad.code).toBe(2);
     expect(bad.stderr).toContain('--older-than: cannot read "soon"');
-  }, 60_000);
+  }, 180_000);
 
   test('reset --stage clears that stage and everything downstream, --backup keeps a copy', async () => {
     const dir = tempProject({ 'job.yaml': DEMO.replace('stepMs: 5', 'stepMs: 0') });
@@ -188,7 +188,7 @@ stages:
     expect(all.stdout).toContain('reset 8 tasks');
     const bad = await runCli(['reset', 'job.yaml', '--stage', 'nope', '--force'], { cwd: dir });
     expect(bad.stderr).toContain('--stage nope: no such stage');
-  }, 60_000);
+  }, 180_000);
 
   test('--only runs the matching tasks and exits 0 when they completed; status shows an ETA', async () => {
     const dir = tempProject({ 'job.yaml': DEMO.replace('stepMs: 5', 'stepMs: 1') });

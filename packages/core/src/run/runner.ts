@@ -507,8 +507,6 @@ export class Runner {
       void this.settle(a, { ok: false, aborted: false, error: serializeError(err) });
       return;
     }
-    const timeoutMs = stage?.timeoutMs;
-    if (timeoutMs) a.timers.push(setTimeout(() => this.requestCancel(a, 'timeout', `timed out after ${timeoutMs} ms`), timeoutMs));
     a.handle.done.then(
       (outcome) => this.settle(a, outcome),
       (err) =>
@@ -599,11 +597,15 @@ export class Runner {
 
   private onWorkerMessage(a: Active, m: WorkerMessage): void {
     switch (m.type) {
-      case 'started':
+      case 'started': {
         a.started = true;
         a.execStart = Date.now();
         if (a.pendingCancel) a.handle?.send({ type: 'cancel', reason: a.pendingCancel });
+        // The stage's timeout counts the task's own run, not its wait for a thread or process.
+        const timeoutMs = a.stage?.timeoutMs;
+        if (timeoutMs && !a.settled) a.timers.push(setTimeout(() => this.requestCancel(a, 'timeout', `timed out after ${timeoutMs} ms`), timeoutMs));
         return;
+      }
       case 'result':
         return;
       case 'progress': {
