@@ -234,10 +234,7 @@ export class Runner {
       for (const o of others) notes.push(`another runner (pid ${o.pid} on ${o.host}) is working on this run; tasks are shared, none runs twice`);
       const reset = await this.store.resetStale((o, rec) => this.isStale(o, rec));
       if (reset.length > 0) notes.push(`${reset.length} task${reset.length === 1 ? ' was' : 's were'} left running by a runner that is gone; reset to pending: ${summariseIds(reset.map((r) => r.id))}`);
-      for (const r of reset) {
-        const q = /^\S+ (quarantined: .*)$/.exec(r.notes.at(-1) ?? '');
-        if (r.quarantine && q) notes.push(`${r.id} is ${q[1]}`);
-      }
+      notes.push(...quarantineNotes(reset));
       this.plan = planRun(this.spec);
       const meta = this.store.getMeta();
       if (meta?.planDigest !== this.plan.digest) {
@@ -860,7 +857,7 @@ export class Runner {
         if (a.cancelKind) continue;
         if (this.store.getTask(a.id)?.cancelRequested) this.requestCancel(a, 'cancel', 'cancelled by `runner cancel`');
       }
-      if (++this.ticks % 5 === 0) await this.store.resetStale((o, rec) => this.isStale(o, rec));
+      if (++this.ticks % 5 === 0) for (const n of quarantineNotes(await this.store.resetStale((o, rec) => this.isStale(o, rec)))) this.log('warn', n);
       this.followOthers();
     } catch (err) {
       this.onStoreError(err);
@@ -985,6 +982,16 @@ export class Runner {
   private log(level: 'info' | 'warn' | 'error', message: string): void {
     this.events.emit('run:log', { level, message });
   }
+}
+
+/** What the crash rule decided for tasks a dead runner held, as notes for the user. */
+function quarantineNotes(reset: TaskRecord[]): string[] {
+  const out: string[] = [];
+  for (const r of reset) {
+    const q = /^\S+ (quarantined: .*)$/.exec(r.notes.at(-1) ?? '');
+    if (r.quarantine && q) out.push(`${r.id} is ${q[1]}`);
+  }
+  return out;
 }
 
 function recoverEventLogSafely(runDir: string, store: RunStore): number {
