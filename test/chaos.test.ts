@@ -41,7 +41,7 @@ stages:
       model: { layers: [{ dense: { units: '\${params.units}', activation: relu } }, { dense: { units: 1 } }] }
       optimizer: { adam: { lr: 0.001 } }
       loss: mse
-      epochs: 4
+      epochs: 6
       checkpointEvery: 1
       batchSize: 64
       backend: wasm
@@ -95,7 +95,12 @@ async function outcome(dir: string) {
   const tasks = await cliJson<any[]>(['tasks', 'job.yaml'], { cwd: dir });
   const hpo = tasks.find((t) => t.id === STUDY);
   const train = tasks.find((t) => t.id === 'train/symbol=AAPL/cycle=1');
+  const exports = {
+    csv: (await runCli(['study', 'job.yaml', '--format', 'csv', '--results-only'], { cwd: dir })).stdout,
+    json: (await runCli(['study', 'job.yaml', STUDY, '--format', 'json', '--results-only'], { cwd: dir })).stdout,
+  };
   return {
+    exports,
     trials: study.trials.map((t: any) => ({ number: t.number, state: t.state, params: t.params, value: t.value, intermediate: t.intermediate })),
     bestParams: hpo.result.bestParams,
     bestValue: hpo.result.bestValue,
@@ -131,6 +136,10 @@ describe('chaos: kills at the moments that matter, then the same command', () =>
     expect(a.counts).toEqual(b.counts);
     expect(a.counts.children.pending).toBe(0);
     expect(a.finalModel).toEqual(b.finalModel);
+    // The study exports, byte for byte (--results-only leaves out times and attempts).
+    expect(a.exports.csv).toContain('study,number,state,value');
+    expect(a.exports.csv).toBe(b.exports.csv);
+    expect(a.exports.json).toBe(b.exports.json);
     // Every artifact, byte for byte: models (model.json included), histories, normalisers.
     const treeA = artifactTree(dir);
     expect(Object.keys(treeA)).toContain('runs/chaos/artifacts/train/symbol=AAPL/cycle=1/model/final/model.json');

@@ -168,14 +168,12 @@ export async function runHpo(ctx: TaskContext<HpoOptions>): Promise<HpoResult> {
               if (d?.replay === true && step < latest) return;
               if (trial.shouldPrune()) {
                 // Record the decision first, so a crash now cannot turn it into a full training.
-                const reason = new Error(`pruned at ${objective.event} ${step} (${objective.metric} ${fmt(v)})`);
+                // Record the decision first, so a crash now cannot turn it into a full training. A
+                // kill before it commits replays the trial from the child's cancellation
+                // checkpoint, and the pruner decides the same again. Cancel at once: every
+                // moment of delay is a chance for the child to finish its training first.
                 pruning = study.tell(trial, { state: 'pruned' });
-                // Cancel once the decision is committed: the child's cancellation checkpoint then
-                // always comes after it, and a kill in between never replays the trial.
-                pruning.then(
-                  () => stop.abort(reason),
-                  () => stop.abort(reason),
-                );
+                stop.abort(new Error(`pruned at ${objective.event} ${step} (${objective.metric} ${fmt(v)})`));
               }
             },
           },
