@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { afterEach, describe, expect, test } from 'vitest';
 import { RunStore, type PlannedTaskInput } from '../src/store/lmdb-store.js';
 import type { OwnerRecord } from '../src/store/types.js';
-import { procStartTime } from '../src/util/proc.js';
+import { HOST, procStartTime } from '../src/util/proc.js';
 
 const open: RunStore[] = [];
 function store(): RunStore {
@@ -32,7 +32,7 @@ const task = (id: string, extra: Partial<PlannedTaskInput> = {}): PlannedTaskInp
 
 /** A runner that died: its pid does not exist. */
 async function deadRunner(s: RunStore, n: number, extra: Partial<OwnerRecord> = {}): Promise<OwnerRecord> {
-  const o: OwnerRecord = { id: `host:dead${n}`, pid: 2 ** 22 + n, host: 'host', procStart: procStartTime(process.pid), startedAt: 0, heartbeatAt: 0, leaseMs: 1000, argv: [], ...extra };
+  const o: OwnerRecord = { id: `host:dead${n}`, pid: 2 ** 22 + n, host: HOST, procStart: procStartTime(process.pid), startedAt: 0, heartbeatAt: 0, leaseMs: 1000, argv: [], ...extra };
   await s.registerOwner(o);
   return o;
 }
@@ -75,6 +75,9 @@ describe('runner deaths', () => {
     expect(s.getTask('w/cycle=1')).toMatchObject({ state: 'pending', attempts: 6 });
     expect(s.getTask('w/cycle=1')!.suspect).toBeUndefined();
     expect(s.getTask('w/cycle=1')!.quarantine).toBeUndefined();
+    // Another host's boot id says nothing about a reboot here: those deaths count.
+    for (let n = 6; n < 8; n++) await die(s, ['w/cycle=1'], n, { host: 'elsewhere', procStart: 'another-boot:123' });
+    expect(s.getTask('w/cycle=1')).toMatchObject({ quarantine: true, suspect: { deaths: 2 } });
   });
 
   test('a parent that ends cancels its children still pending; a parent waiting on a running child is no suspect', async () => {

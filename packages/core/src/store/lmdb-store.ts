@@ -581,7 +581,8 @@ export class RunStore {
   private deathCause(owner: OwnerRecord | undefined): DeathCause {
     if (owner?.exit === 'signal') return 'signal';
     const boot = bootId();
-    if (boot && owner?.procStart && !owner.procStart.startsWith(`${boot}:`)) return 'reboot';
+    // Boot ids only compare on the same host (a runner on another host has its own).
+    if (boot && owner?.host === HOST && owner.procStart && !owner.procStart.startsWith(`${boot}:`)) return 'reboot';
     return 'unexplained';
   }
 
