@@ -22,6 +22,7 @@ export const ErrorCodes = {
   RUNNER_SNAPSHOT_CORRUPT: 'RUNNER_SNAPSHOT_CORRUPT',
   RUNNER_STORE_UNWRITABLE: 'RUNNER_STORE_UNWRITABLE',
   RUNNER_TASK_ABORTED: 'RUNNER_TASK_ABORTED',
+  RUNNER_TASK_CRASHED: 'RUNNER_TASK_CRASHED',
   RUNNER_TASK_NOT_FOUND: 'RUNNER_TASK_NOT_FOUND',
   RUNNER_TASK_STATE: 'RUNNER_TASK_STATE',
   RUNNER_TASK_TIMEOUT: 'RUNNER_TASK_TIMEOUT',
@@ -254,6 +255,20 @@ export function storeUnwritable(dir: string, cause: unknown): RunnerError {
 
 export function taskAborted(taskId: string, reason: string): RunnerError {
   return new RunnerError(ErrorCodes.RUNNER_TASK_ABORTED, `${taskId}: ${reason}`, { taskId, retryable: true });
+}
+
+export function taskCrashed(taskId: string, stage: string, exit: string, deaths: number, cause: unknown): RunnerError {
+  return new RunnerError(
+    ErrorCodes.RUNNER_TASK_CRASHED,
+    `${taskId}: its process ${exit} while it ran in quarantine (in its own process, because it had been running at ${deaths} runner deaths in a row without progress): ` +
+      'it most likely brings the process down itself (a crash in native code, or out of memory)',
+    {
+      taskId,
+      cause,
+      retryable: true,
+      hint: `Set \`isolation: process\` on stage "${stage}" so that a crash ends only its own process, fix the plugin (or give it more memory), then run \`runner resume <spec> ${taskId}\`.`,
+    },
+  );
 }
 
 export function taskNotFound(pattern: string, hint?: string): RunnerError {

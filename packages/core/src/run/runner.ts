@@ -13,6 +13,7 @@ import {
   serializeError,
   storeUnwritable,
   taskAborted,
+  taskCrashed,
   taskTimeout,
   type SerializedError,
 } from '../errors.js';
@@ -22,6 +23,8 @@ import type { ChildTaskSpec, UpstreamTask } from '../plugin/types.js';
 import { ownerAlive, RunStore, type Retention, type TaskOutcome } from '../store/lmdb-store.js';
 import { emptyCounts, type OwnerRecord, type OwnerRef, type StateCounts, type TaskProgress, type TaskRecord, type TaskState } from '../store/types.js';
 import { HOST, procStartTime } from '../util/proc.js';
+import { recoverEventLog } from './event-log-recover.js';
+import { EVENTS_FILE } from './event-log.js';
 import { ProcessExecutor, ThreadExecutor, type RunningHandle } from './executors.js';
 import { artifactDirFor } from './paths.js';
 import { idMatcher, optionsFingerprint, planRun, stageSnapshot, type Plan, type PlannedTask } from './plan.js';
@@ -183,6 +186,18 @@ export class Runner {
     return this.close();
   }
 
+  /**
+   * A second SIGINT/SIGTERM: the process exits at once with tasks running. Recording that (one
+   * synchronous write) tells the next start this death was on purpose, not a crash of a task.
+   */
+  markExiting(): void {
+    try {
+      this.store?.markExiting(this.owner.id);
+    } catch {
+      // Exiting anyway; at worst the next start counts this death as unexplained.
+    }
+  }
+
   /** First SIGINT/SIGTERM: stop claiming, cancel running tasks cooperatively, then finish. */
   interrupt(reason = 'SIGINT'): void {
     if (this.stopping) return;
@@ -214,10 +229,16 @@ export class Runner {
         argv: process.argv.slice(1),
       };
       const others = this.store.listOwners().filter((o) => !this.isStale(o, o));
+      if (others.length === 0) {
+        // With another runner alive, its unwritten lines are still to come: leave the file to it.
+        const recovered = recoverEventLogSafely(this.spec.runDir, this.store);
+        if (recovered > 0) notes.push(`${recovered} committed event${recovered === 1 ? '' : 's'} missing from ${EVENTS_FILE} (written in batches, lost in a crash) appended from the store, marked "recovered"`);
+      }
       await this.store.registerOwner(me);
       for (const o of others) notes.push(`another runner (pid ${o.pid} on ${o.host}) is working on this run; tasks are shared, none runs twice`);
       const reset = await this.store.resetStale((o, rec) => this.isStale(o, rec));
       if (reset.length > 0) notes.push(`${reset.length} task${reset.length === 1 ? ' was' : 's were'} left running by a runner that is gone; reset to pending: ${summariseIds(reset.map((r) => r.id))}`);
+      notes.push(...quarantineNotes(reset));
       this.plan = planRun(this.spec);
       if (this.options.plan) this.plan = this.options.plan(this.plan);
       const meta = this.store.getMeta();
@@ -508,7 +529,7 @@ export class Runner {
     this.active.set(rec.id, a);
     const { payload, resumeFrom } = this.payloadFor(a, node ? node.t.stageDef.options : child!.options);
     this.events.emit('task:start', { id: rec.id, stage: rec.stage, cell: rec.cell, attempt: rec.attempts, resumeFrom, parent: rec.parent });
-    const isolation = stage?.isolation ?? this.spec.pool.isolation;
+    const isolation = rec.quarantine ? 'process' : (stage?.isolation ?? this.spec.pool.isolation);
     const hooks = { onMessage: (m: WorkerMessage) => this.onWorkerMessage(a, m) };
     try {
       a.handle =
@@ -519,8 +540,6 @@ export class Runner {
       void this.settle(a, { ok: false, aborted: false, error: serializeError(err) });
       return;
     }
-    const timeoutMs = stage?.timeoutMs;
-    if (timeoutMs) a.timers.push(setTimeout(() => this.requestCancel(a, 'timeout', `timed out after ${timeoutMs} ms`), timeoutMs));
     a.handle.done.then(
       (outcome) => this.settle(a, outcome),
       (err) =>
@@ -611,11 +630,15 @@ export class Runner {
 
   private onWorkerMessage(a: Active, m: WorkerMessage): void {
     switch (m.type) {
-      case 'started':
+      case 'started': {
         a.started = true;
         a.execStart = Date.now();
         if (a.pendingCancel) a.handle?.send({ type: 'cancel', reason: a.pendingCancel });
+        // The stage's timeout counts the task's own run, not its wait for a thread or process.
+        const timeoutMs = a.stage?.timeoutMs;
+        if (timeoutMs && !a.settled) a.timers.push(setTimeout(() => this.requestCancel(a, 'timeout', `timed out after ${timeoutMs} ms`), timeoutMs));
         return;
+      }
       case 'result':
         return;
       case 'progress': {
@@ -705,7 +728,9 @@ export class Runner {
       const error =
         a.cancelKind === 'timeout'
           ? serializeError(taskTimeout(a.id, a.stage?.timeoutMs ?? 0))
-          : serializeError(pluginFailed(a.plugin.name, a.id, wrapCause(outcome.error), outcome.error.retryable !== false));
+          : rec.quarantine && outcome.exited
+            ? serializeError(taskCrashed(a.id, a.stage?.id ?? rec.stage, outcome.exited, rec.suspect?.deaths ?? 0, wrapCause(outcome.error)))
+            : serializeError(pluginFailed(a.plugin.name, a.id, wrapCause(outcome.error), outcome.error.retryable !== false));
       o = this.failureOutcome(a, error, runMs);
     }
     try {
@@ -869,7 +894,7 @@ export class Runner {
         if (a.cancelKind) continue;
         if (this.store.getTask(a.id)?.cancelRequested) this.requestCancel(a, 'cancel', 'cancelled by `runner cancel`');
       }
-      if (++this.ticks % 5 === 0) await this.store.resetStale((o, rec) => this.isStale(o, rec));
+      if (++this.ticks % 5 === 0) for (const n of quarantineNotes(await this.store.resetStale((o, rec) => this.isStale(o, rec)))) this.log('warn', n);
       this.followOthers();
     } catch (err) {
       this.onStoreError(err);
@@ -1008,6 +1033,25 @@ export class Runner {
 
   private log(level: 'info' | 'warn' | 'error', message: string): void {
     this.events.emit('run:log', { level, message });
+  }
+}
+
+/** What the crash rule decided for tasks a dead runner held, as notes for the user. */
+function quarantineNotes(reset: TaskRecord[]): string[] {
+  const out: string[] = [];
+  for (const r of reset) {
+    const q = /^\S+ (quarantined: .*)$/.exec(r.notes.at(-1) ?? '');
+    if (r.quarantine && q) out.push(`${r.id} is ${q[1]}`);
+  }
+  return out;
+}
+
+function recoverEventLogSafely(runDir: string, store: RunStore): number {
+  try {
+    return recoverEventLog(runDir, store);
+  } catch {
+    // The log is a convenience; the store is the source of truth.
+    return 0;
   }
 }
 

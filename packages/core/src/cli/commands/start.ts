@@ -56,6 +56,7 @@ export const startCommand: CommandModule<object, StartArgs> = {
       if (signals === 1) runner.interrupt(sig);
       else {
         display.line(`${sig} again: exiting now; running tasks resume from their last checkpoint on the next start`);
+        runner.markExiting();
         process.exit(130);
       }
     };
