@@ -13,10 +13,13 @@ export const ErrorCodes = {
   RUNNER_CONFIG_INVALID: 'RUNNER_CONFIG_INVALID',
   RUNNER_CONFIG_NOT_FOUND: 'RUNNER_CONFIG_NOT_FOUND',
   RUNNER_CONFIG_PARSE: 'RUNNER_CONFIG_PARSE',
+  RUNNER_LEASE_LOST: 'RUNNER_LEASE_LOST',
   RUNNER_PLUGIN_FAILED: 'RUNNER_PLUGIN_FAILED',
   RUNNER_PLUGIN_INVALID: 'RUNNER_PLUGIN_INVALID',
   RUNNER_PLUGIN_NOT_FOUND: 'RUNNER_PLUGIN_NOT_FOUND',
   RUNNER_RUN_LOCKED: 'RUNNER_RUN_LOCKED',
+  RUNNER_STORE_CORRUPT: 'RUNNER_STORE_CORRUPT',
+  RUNNER_STORE_GONE: 'RUNNER_STORE_GONE',
   RUNNER_STORE_UNWRITABLE: 'RUNNER_STORE_UNWRITABLE',
   RUNNER_TASK_ABORTED: 'RUNNER_TASK_ABORTED',
   RUNNER_TASK_NOT_FOUND: 'RUNNER_TASK_NOT_FOUND',
@@ -175,6 +178,14 @@ export function configParse(file: string, issues: ErrorIssue[]): RunnerError {
   });
 }
 
+export function leaseLost(message: string, hint?: string): RunnerError {
+  return new RunnerError(ErrorCodes.RUNNER_LEASE_LOST, message, {
+    hint:
+      hint ??
+      'Another runner took this one for dead (it was paused, or its host was unreachable, for longer than lease.ttlMs) and took over its tasks. Nothing committed is lost; the other runner carries on. Raise lease.ttlMs if pauses this long are expected.',
+  });
+}
+
 export function pluginFailed(plugin: string, taskId: string, cause: unknown, retryable: boolean): RunnerError {
   const msg = typeof cause === 'object' && cause !== null && 'message' in cause ? String((cause as Error).message) : String(cause);
   return new RunnerError(ErrorCodes.RUNNER_PLUGIN_FAILED, `[${plugin}] ${taskId}: ${msg}`, {
@@ -207,6 +218,20 @@ export function pluginNotFound(name: string, known: string[], issue?: ErrorIssue
 
 export function runLocked(message: string, hint: string): RunnerError {
   return new RunnerError(ErrorCodes.RUNNER_RUN_LOCKED, message, { hint });
+}
+
+export function storeCorrupt(dir: string, what: string, hint?: string): RunnerError {
+  return new RunnerError(ErrorCodes.RUNNER_STORE_CORRUPT, `the run store at ${dir} is damaged: ${what}`, {
+    hint:
+      hint ??
+      'Restore store.mdb from a backup (runs/<name>/backups/<time>/store.mdb, made by `runner reset --backup`), or move the run directory aside and start the run again from scratch.',
+  });
+}
+
+export function storeGone(dir: string, what: string): RunnerError {
+  return new RunnerError(ErrorCodes.RUNNER_STORE_GONE, `the run store at ${dir} ${what} while this runner was using it`, {
+    hint: 'Something removed or replaced the run directory. Nothing more was written; start the run again to continue from what the store at that path now holds.',
+  });
 }
 
 export function storeUnwritable(dir: string, cause: unknown): RunnerError {

@@ -9,6 +9,7 @@ import { validateSchema } from '../config/validate.js';
 import {
   childTaskInvalid,
   isRunnerError,
+  leaseLost,
   pluginFailed,
   serializeError,
   storeUnwritable,
@@ -17,9 +18,11 @@ import {
   type SerializedError,
 } from '../errors.js';
 import type { RunnerEvents, TaskStartEvent } from '../events.js';
+import type { RunnerError } from '../errors.js';
 import { loadPluginModule, majorOf, resolvePluginEntry, type LoadedPlugin } from '../plugin/load.js';
 import type { ChildTaskSpec, UpstreamTask } from '../plugin/types.js';
-import { ownerAlive, RunStore, type Retention, type TaskOutcome } from '../store/lmdb-store.js';
+import { RunStore, type Retention, type TaskOutcome } from '../store/lmdb-store.js';
+import { LeaseObserver } from './liveness.js';
 import { emptyCounts, type OwnerRecord, type OwnerRef, type StateCounts, type TaskProgress, type TaskRecord, type TaskState } from '../store/types.js';
 import { HOST, procStartTime } from '../util/proc.js';
 import { ProcessExecutor, ThreadExecutor, type RunningHandle } from './executors.js';
@@ -151,6 +154,13 @@ export class Runner {
   private started = 0;
   private retention: Retention;
   private settling = 0;
+  private readonly leases = new LeaseObserver();
+  /** Set once this runner may no longer write to the store (see abandon()). */
+  private abandoned = false;
+
+  private get maxBackoffMs(): number {
+    return Math.max(0, ...this.spec.stages.map((s) => s.retries.backoff.maxMs));
+  }
 
   constructor(spec: ResolvedJobSpec, options: RunnerOptions = {}) {
     this.spec = spec;
@@ -198,6 +208,17 @@ export class Runner {
   private async open(): Promise<string[]> {
     const notes: string[] = [];
     this.store = RunStore.open(this.spec.runDir);
+    if (this.store.files?.lockWasMissing) {
+      const live = this.store.listOwners().filter((o) => !this.isStale(o, o));
+      if (live.length > 0) {
+        await this.store.close().catch(() => {});
+        const o = live[0]!;
+        throw leaseLost(
+          `the store's lock file was missing although runner pid ${o.pid} on ${o.host} is working on ${this.spec.name}: it was deleted while that runner ran, so this runner cannot share the run safely`,
+          `That runner notices within lease.heartbeatMs and stops. Start again once it has stopped; nothing committed is lost.`,
+        );
+      }
+    }
     try {
       await this.store.initMeta(this.spec.name, this.spec.source.specPath);
       const me: OwnerRecord = {
@@ -265,13 +286,21 @@ export class Runner {
 
   private isStale(o: OwnerRef, rec?: OwnerRecord): boolean {
     if (o.id === this.owner.id) return false;
-    return !rec || !ownerAlive(rec);
+    return !rec || !this.leases.alive(rec);
+  }
+
+  /** When a pending task may start: its stored retry time, but never further off than its backoff allows (a wall clock jumped back). */
+  private dueAt(n: Node): number | undefined {
+    if (n.retryAt === undefined) return undefined;
+    const cap = Date.now() + n.t.stageDef.retries.backoff.maxMs;
+    return Math.min(n.retryAt, cap);
   }
 
   // ------------------------------------------------------------------ scheduling
 
   private enqueueIfReady(n: Node): void {
     if (n.state !== 'pending' || n.waiting > 0 || n.queued || n.selected || !n.eligible || this.stopping) return;
+    n.retryAt = this.dueAt(n);
     if (n.retryAt !== undefined && n.retryAt > Date.now()) {
       this.delayed.add(n);
       this.armDelayTimer();
@@ -371,6 +400,8 @@ export class Runner {
       const claimed = await this.store.claim(
         picks.map((p) => p.node?.t.id ?? p.child!.id),
         this.owner,
+        Date.now(),
+        this.maxBackoffMs,
       );
       const byId = new Map(claimed.map((r) => [r.id, r]));
       for (const p of picks) {
@@ -672,6 +703,12 @@ export class Runner {
           : serializeError(pluginFailed(a.plugin.name, a.id, wrapCause(outcome.error), outcome.error.retryable !== false));
       o = this.failureOutcome(a, error, runMs);
     }
+    if (this.abandoned) {
+      this.afterSettle(a, undefined, o, runMs);
+      this.settling--;
+      this.kick();
+      return;
+    }
     try {
       const res = await this.store.finish(a.id, this.owner.id, o, this.retention, a.record.progress);
       if (res) await Promise.all(res.removedFiles.map((f) => rm(join(this.spec.runDir, f), { force: true })));
@@ -825,8 +862,12 @@ export class Runner {
 
   /** Heartbeat: renew the lease, pick up cancel requests and other runners' changes. */
   private async tick(): Promise<void> {
+    if (this.fatal) return;
     try {
-      await this.store.heartbeat(this.owner.id);
+      this.store.checkFiles();
+      if (!(await this.store.heartbeat(this.owner.id))) {
+        throw leaseLost(`this runner (pid ${process.pid} on ${this.owner.host}) was taken for dead by another runner, which removed its registration and took over its tasks; stopping at once`);
+      }
       this.store.refresh();
       for (const a of this.active.values()) {
         if (a.cancelKind) continue;
@@ -860,7 +901,7 @@ export class Runner {
   }
 
   private async flushProgress(): Promise<void> {
-    if (this.progress.size === 0) return;
+    if (this.progress.size === 0 || this.abandoned) return;
     const batch = new Map(this.progress);
     this.progress.clear();
     try {
@@ -873,9 +914,33 @@ export class Runner {
   private onStoreError(err: unknown): void {
     if (this.fatal) return;
     const e = isRunnerError(err) ? err : storeUnwritable(this.spec.runDir, err);
+    if (e.code === 'RUNNER_LEASE_LOST' || e.code === 'RUNNER_STORE_GONE') return this.abandon(e);
     this.fatal = serializeError(e);
     this.log('error', `${this.fatal.message}. Stopping; nothing committed is lost.`);
     this.interrupt('store error');
+  }
+
+  /**
+   * This runner may no longer write: another runner owns its tasks now, or the store it opened is
+   * gone. Stop claiming and stop running tasks hard (a cancellation checkpoint would be refused).
+   */
+  private abandon(e: RunnerError): void {
+    this.fatal = serializeError(e);
+    this.abandoned = true;
+    this.log('error', `${e.message}. ${e.hint ?? ''}`.trim());
+    this.stopping = true;
+    this.stopReason = e.code;
+    for (const b of this.ready) b.length = 0;
+    this.delayed.clear();
+    for (const c of this.childQueue.splice(0)) this.replyChild(c, { ok: false, error: this.fatal });
+    for (const a of this.active.values()) {
+      if (a.settled) continue;
+      a.cancelKind = 'interrupt';
+      a.cancelReason = e.message;
+      a.killed = true;
+      a.handle?.kill();
+    }
+    this.checkDone();
   }
 
   private checkDone(): void {
@@ -924,7 +989,7 @@ export class Runner {
       error: this.fatal,
     };
     this.events.emit('run:end', { name: this.spec.name, counts, blocked, durationMs: summary.durationMs, exitCode, interrupted });
-    await this.store.removeOwner(this.owner.id).catch(() => {});
+    if (!this.abandoned) await this.store.removeOwner(this.owner.id).catch(() => {});
     await this.store.close();
     return summary;
   }
