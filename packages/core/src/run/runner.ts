@@ -14,6 +14,7 @@ import {
   serializeError,
   storeUnwritable,
   taskAborted,
+  taskNotFound,
   taskTimeout,
   type SerializedError,
 } from '../errors.js';
@@ -236,6 +237,12 @@ export class Runner {
       const reset = await this.store.resetStale((o, rec) => this.isStale(o, rec));
       if (reset.length > 0) notes.push(`${reset.length} task${reset.length === 1 ? ' was' : 's were'} left running by a runner that is gone; reset to pending: ${summariseIds(reset.map((r) => r.id))}`);
       this.plan = planRun(this.spec);
+      for (const pattern of this.options.only ?? []) {
+        const m = idMatcher(pattern);
+        if (!this.plan.tasks.some((t) => m(t.id))) {
+          throw taskNotFound(pattern, `--only ${pattern} matches none of the ${this.plan.tasks.length} planned tasks (ids look like ${this.plan.tasks[0]?.id ?? 'stage/key=value/cycle=1'}); nothing was run. List them with \`runner tasks ${this.spec.source.specPath}\`.`);
+        }
+      }
       const meta = this.store.getMeta();
       if (meta?.planDigest !== this.plan.digest) {
         const sync = await this.store.syncPlan(this.plan.tasks, this.plan.dependents);

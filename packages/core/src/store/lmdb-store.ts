@@ -22,6 +22,7 @@ import {
 
 export const STORE_FILE = 'store.mdb';
 const FORMAT_VERSION = 1;
+const MAX_READERS = 1024;
 const MAX_NOTES = 10;
 const STRUCTURES = Symbol.for('structures');
 /** msgpackr's default corrupts typed arrays; `moreTypes` round-trips them (and Maps, Sets). */
@@ -109,6 +110,9 @@ export class RunStore {
         path: join(dir, STORE_FILE),
         noSubdir: true,
         maxDbs: 128,
+        // Every worker thread holds a reader slot; LMDB's default of 126 runs out at ~60 threads
+        // (the pool may start twice pool.threads), and lmdb's addon aborts the process then.
+        maxReaders: MAX_READERS,
         readOnly: options.readOnly ?? false,
       });
       return new RunStore(dir, env, files?.opened());
