@@ -1,3 +1,4 @@
+import { constants as osConstants } from 'node:os';
 /**
  * Every error the runner raises has a stable `code`. Codes are listed here, sorted, with one
  * factory each; `docs/errors.md` explains each code and a test keeps the two in sync.
@@ -87,6 +88,9 @@ export interface SerializedError {
   taskId?: string;
   issues?: ErrorIssue[];
   cause?: SerializedError;
+  /** For system errors: the call and the file it failed on (`mkdir`, `/runs/x/artifacts`). */
+  syscall?: string;
+  path?: string;
 }
 
 export function isRunnerError(err: unknown, code?: ErrorCode): err is RunnerError {
@@ -112,6 +116,9 @@ export function serializeError(err: unknown, depth = 0): SerializedError {
   if (typeof e.plugin === 'string') out.plugin = e.plugin;
   if (typeof e.taskId === 'string') out.taskId = e.taskId;
   if (Array.isArray(e.issues) && e.issues.length > 0) out.issues = e.issues;
+  const sys = err as { syscall?: unknown; path?: unknown };
+  if (typeof sys.syscall === 'string') out.syscall = sys.syscall;
+  if (typeof sys.path === 'string') out.path = sys.path;
   if (e.cause !== undefined && depth < 4) out.cause = serializeError(e.cause, depth + 1);
   return out;
 }
@@ -234,8 +241,30 @@ export function storeGone(dir: string, what: string): RunnerError {
   });
 }
 
+/**
+ * lmdb-js rejects every write of a failed commit with "Commit failed" and a `commitError`
+ * promise that rejects too; nobody else awaits it, so it would surface as an unhandled rejection.
+ */
+export function quietCommitError(err: unknown): void {
+  const p = (err as { commitError?: unknown } | undefined)?.commitError;
+  if (p && typeof (p as Promise<unknown>).catch === 'function') (p as Promise<unknown>).catch(() => {});
+}
+
+/** The errno name of a system error; LMDB reports plain numbers (28 = ENOSPC, 5 = EIO). */
+export function errnoCode(err: unknown): string | undefined {
+  const code = (err as { code?: unknown } | undefined)?.code;
+  if (typeof code === 'string') return code;
+  if (typeof code === 'number') return ERRNO_NAMES.get(code);
+  return undefined;
+}
+
+const ERRNO_NAMES = new Map<number, string>(Object.entries(osConstants.errno).map(([name, n]) => [n, name]));
+
 export function storeUnwritable(dir: string, cause: unknown): RunnerError {
-  const code = (cause as { code?: string })?.code;
+  quietCommitError(cause);
+  const failedCommit = (cause as { commitError?: unknown } | undefined)?.commitError !== undefined || /^Commit failed/.test(String((cause as Error)?.message));
+  // LMDB reports a full disk during a commit as EIO (or only as "Commit failed").
+  const code = errnoCode(cause) ?? (failedCommit ? 'EIO' : undefined);
   const why =
     code === 'ENOSPC' || code === 'EDQUOT'
       ? 'the disk is full'
@@ -245,12 +274,14 @@ export function storeUnwritable(dir: string, cause: unknown): RunnerError {
         ? 'the filesystem is read-only'
         : code === 'EACCES' || code === 'EPERM'
           ? 'permission denied (the directory is read-only for this user)'
-          : String((cause as Error)?.message ?? cause);
+          : code === 'EIO'
+            ? 'an I/O error (the disk failed, or filled up while LMDB wrote)'
+            : String((cause as Error)?.message ?? cause);
   return new RunnerError(ErrorCodes.RUNNER_STORE_UNWRITABLE, `cannot write the run store at ${dir}: ${why}`, {
     cause,
     hint:
-      code === 'ENOSPC' || code === 'EDQUOT' || code === 'EFBIG'
-        ? 'Free disk space (`runner checkpoints <spec> prune --older-than 7d` helps), then start again. Nothing committed was lost.'
+      code === 'ENOSPC' || code === 'EDQUOT' || code === 'EFBIG' || code === 'EIO'
+        ? 'Free disk space (`runner checkpoints <spec> prune --older-than 7d` helps; after an I/O error check the disk with `dmesg`), then start again. Nothing committed was lost.'
         : 'Make the directory writable or point runsDir elsewhere (`--set runsDir=/path`), then start again.',
   });
 }

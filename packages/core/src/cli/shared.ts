@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import type { Argv } from 'yargs';
 import { loadJobSpec } from '../config/load.js';
 import type { ResolvedJobSpec } from '../config/types.js';
-import { taskNotFound } from '../errors.js';
+import { errnoCode, taskNotFound } from '../errors.js';
 import { idMatcher, planRun, type Plan } from '../run/plan.js';
 import { ownerAlive, RunStore, STORE_FILE } from '../store/lmdb-store.js';
 import type { OwnerRecord, TaskRecord } from '../store/types.js';
@@ -39,8 +39,16 @@ export function storeExists(spec: ResolvedJobSpec): boolean {
 }
 
 /** Opens the run's store, or returns undefined when the run has not started yet. */
-export function openStore(spec: ResolvedJobSpec): RunStore | undefined {
-  return storeExists(spec) ? RunStore.open(spec.runDir) : undefined;
+export function openStore(spec: ResolvedJobSpec, options: { readOnly?: 'fallback' } = {}): RunStore | undefined {
+  if (!storeExists(spec)) return undefined;
+  try {
+    return RunStore.open(spec.runDir);
+  } catch (err) {
+    // Commands that only read (status, tasks) still work on read-only media.
+    const code = errnoCode((err as { cause?: unknown }).cause);
+    if (options.readOnly === 'fallback' && (code === 'EROFS' || code === 'EACCES' || code === 'EPERM')) return RunStore.open(spec.runDir, { readOnly: true });
+    throw err;
+  }
 }
 
 export function liveOwners(store: RunStore): OwnerRecord[] {

@@ -2,6 +2,7 @@ import { createWriteStream, mkdirSync, type WriteStream } from 'node:fs';
 import { join } from 'node:path';
 import type { EventEmitter } from 'eventemitter3';
 import type { RunnerEventName, RunnerEvents } from '../events.js';
+import { jsonReplacer } from './plain-data.js';
 
 export const EVENTS_FILE = 'events.jsonl';
 
@@ -58,7 +59,14 @@ export class EventLog {
     const line: Record<string, unknown> = { time: new Date().toISOString(), type, ...rest };
     if (innerType !== undefined) line.checkpointType = innerType;
     if (innerTime !== undefined) line.checkpointTime = innerTime;
-    this.buffer.push(JSON.stringify(line));
+    // The log must never take the run down: a value JSON cannot hold is written as text.
+    let text: string;
+    try {
+      text = JSON.stringify(line, jsonReplacer);
+    } catch (err) {
+      text = JSON.stringify({ time: line.time, type, id: (e as { id?: unknown }).id, unloggable: String((err as Error).message) });
+    }
+    this.buffer.push(text);
     if (this.buffer.length >= 512) this.flush();
     else this.timer ??= setTimeout(() => this.flush(), 200);
   }

@@ -55,6 +55,9 @@ export class ThreadExecutor {
       resourceLimits: options.maxOldGenerationSizeMb ? { maxOldGenerationSizeMb: options.maxOldGenerationSizeMb } : undefined,
       recordTiming: false,
     });
+    // A thread that dies outside a task (e.g. an error thrown from a timer) must not take the
+    // runner down; a task it was running fails through its own promise.
+    this.pool.on('error', (err: Error) => process.emitWarning(`a worker thread failed: ${err?.message ?? String(err)}`));
     this.channel = new BroadcastChannel(this.channelName);
     this.pool.on('message', (env: Record<string, unknown>) => {
       const id = env?.[ENVELOPE];

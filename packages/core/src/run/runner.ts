@@ -1,4 +1,4 @@
-import { EventEmitter } from 'eventemitter3';
+import type { EventEmitter } from 'eventemitter3';
 import { randomBytes } from 'node:crypto';
 import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -11,6 +11,7 @@ import {
   isRunnerError,
   leaseLost,
   pluginFailed,
+  quietCommitError,
   serializeError,
   storeUnwritable,
   taskAborted,
@@ -23,7 +24,9 @@ import type { RunnerError } from '../errors.js';
 import { loadPluginModule, majorOf, resolvePluginEntry, type LoadedPlugin } from '../plugin/load.js';
 import type { ChildTaskSpec, UpstreamTask } from '../plugin/types.js';
 import { RunStore, type Retention, type TaskOutcome } from '../store/lmdb-store.js';
+import { environmentFault } from './environment-fault.js';
 import { LeaseObserver } from './liveness.js';
+import { SafeEmitter } from './safe-emitter.js';
 import { emptyCounts, type OwnerRecord, type OwnerRef, type StateCounts, type TaskProgress, type TaskRecord, type TaskState } from '../store/types.js';
 import { HOST, procStartTime } from '../util/proc.js';
 import { ProcessExecutor, ThreadExecutor, type RunningHandle } from './executors.js';
@@ -124,7 +127,7 @@ const PREFETCH_BELOW_MS = 25;
  * ```
  */
 export class Runner {
-  readonly events = new EventEmitter<RunnerEvents>();
+  readonly events: EventEmitter<RunnerEvents> = new SafeEmitter<RunnerEvents>();
   readonly spec: ResolvedJobSpec;
   readonly owner: OwnerRef;
   private readonly options: RunnerOptions;
@@ -695,10 +698,11 @@ export class Runner {
     let o: TaskOutcome;
     if (outcome.ok) {
       o = { state: 'completed', result: outcome.result, runMs };
-    } else if (environmentFull(outcome.error)) {
-      // Not the task's fault: stop the run, keep the task pending, continue once space is freed.
+    } else if (environmentFault(outcome.error, this.spec.runDir)) {
+      // Not the task's fault: stop the run, keep the task pending, continue once the cause is fixed.
       o = { state: 'pending', runMs, note: `stopped: ${outcome.error.message}; resumes from its last checkpoint` };
-      this.onStoreError(Object.assign(new Error(outcome.error.message), { code: environmentFull(outcome.error) }));
+      const code = environmentFault(outcome.error, this.spec.runDir);
+      this.onStoreError(code === 'RUNNER_STORE_UNWRITABLE' ? wrapCause(outcome.error) : Object.assign(new Error(outcome.error.message), { code }));
     } else if (a.cancelKind === 'interrupt') {
       o = { state: 'pending', runMs, note: `${a.cancelReason}; resumes from its last checkpoint` };
     } else if (a.cancelKind === 'cancel') {
@@ -918,7 +922,13 @@ export class Runner {
     }
   }
 
+  /** Stops the run because of an error outside any task (e.g. a process-level unhandled rejection). */
+  fail(err: unknown): void {
+    this.onStoreError(err);
+  }
+
   private onStoreError(err: unknown): void {
+    quietCommitError(err);
     if (this.fatal) return;
     const e = isRunnerError(err) ? err : storeUnwritable(this.spec.runDir, err);
     if (e.code === 'RUNNER_LEASE_LOST' || e.code === 'RUNNER_STORE_GONE') return this.abandon(e);
@@ -1029,21 +1039,6 @@ export class Runner {
   private log(level: 'info' | 'warn' | 'error', message: string): void {
     this.events.emit('run:log', { level, message });
   }
-}
-
-const FULL = ['ENOSPC', 'EDQUOT', 'EROFS', 'EFBIG'];
-
-/**
- * Out of disk space or quota, a file-size limit, or a read-only filesystem: the run cannot go on,
- * whatever the task. Returns the errno code found in the error or its causes.
- */
-function environmentFull(e: SerializedError): string | undefined {
-  for (let x: SerializedError | undefined = e; x; x = x.cause) {
-    if (x.code && FULL.includes(x.code)) return x.code;
-    const m = /\b(ENOSPC|EDQUOT|EROFS|EFBIG)\b/.exec(x.message);
-    if (m) return m[1];
-  }
-  return undefined;
 }
 
 function wrapCause(e: SerializedError): Error {

@@ -179,7 +179,7 @@ export const statusCommand: CommandModule<object, StatusArgs> = {
   handler: async (args) => {
     const spec = await loadSpec(args);
     for (;;) {
-      const store = openStore(spec);
+      const store = openStore(spec, { readOnly: 'fallback' });
       try {
         const view = viewRun(spec, store);
         if (args.json) printJson(statusJson(view));

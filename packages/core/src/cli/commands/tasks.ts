@@ -25,7 +25,7 @@ export const tasksCommand: CommandModule<object, TasksArgs> = {
       .example("$0 tasks configs/demo.yaml 'work/*AAPL*' --json", '') as never,
   handler: async (args) => {
     const spec = await loadSpec(args);
-    const store = openStore(spec);
+    const store = openStore(spec, { readOnly: 'fallback' });
     try {
       const view = viewRun(spec, store);
       const m = args.pattern ? idMatcher(args.pattern) : () => true;
