@@ -6,6 +6,7 @@ import type { ResolvedJobSpec } from '../config/types.js';
 import { errnoCode, taskNotFound } from '../errors.js';
 import { idMatcher, planRun, type Plan } from '../run/plan.js';
 import { ownerAlive, RunStore, STORE_FILE } from '../store/lmdb-store.js';
+import { taskRecordProblem } from '../store/integrity.js';
 import type { OwnerRecord, TaskRecord } from '../store/types.js';
 
 export interface SpecArgs {
@@ -67,12 +68,17 @@ export interface RunView {
 }
 
 /** The planned tasks of a spec with their stored state: what status, tasks and friends show. */
-export function viewRun(spec: ResolvedJobSpec, store: RunStore | undefined): RunView {
+export function viewRun(spec: ResolvedJobSpec, store: RunStore | undefined, options: { skipDamaged?: boolean } = {}): RunView {
   const plan = planRun(spec);
   const records = new Map<string, TaskRecord>();
   const children: TaskRecord[] = [];
   if (store) {
+    // Damaged records are named (RUNNER_STORE_CORRUPT) unless the caller is about to rewrite them.
     for (const { key, value } of store.tasks.getRange()) {
+      if (taskRecordProblem(key, value)) {
+        if (options.skipDamaged) continue;
+        store.getTask(key);
+      }
       if (plan.byId.has(key)) records.set(key, value);
       else if (value.parent && plan.byId.has(value.parent)) children.push(value);
     }

@@ -35,7 +35,7 @@ export const resetCommand: CommandModule<object, ResetArgs> = {
         const o = live[0]!;
         throw runLocked(`runner pid ${o.pid} on ${o.host} is working on ${spec.name}`, 'Stop it first (Ctrl+C, or kill the pid), then reset.');
       }
-      const view = viewRun(spec, store);
+      const view = viewRun(spec, store, { skipDamaged: true });
       const known = spec.stages.map((s) => s.id);
       for (const s of args.stage ?? []) if (!known.includes(s)) throw usage(`--stage ${s}: no such stage`, `Stages: ${known.join(', ')}.`);
       let ids: string[];
