@@ -120,3 +120,25 @@ describe('never two runners on one task', () => {
     expect(ra.stdout).not.toMatch(/4\/4 completed/);
   }, 60_000);
 });
+
+describe('clocks', () => {
+  test('a retry time far in the future (the wall clock jumped back) waits at most the backoff maximum', async () => {
+    const { RunStore } = await import('../packages/core/src/store/lmdb-store.js');
+    const dir = tempProject({
+      'job.yaml': `name: jump\nmatrix: { s: [a] }\nlease: { heartbeatMs: 100 }\nretries: { max: 3, backoff: { initialMs: 100, maxMs: 500 } }\nstages:\n  - { id: work, plugin: steps, options: { steps: 1, stepMs: 1 } }\n`,
+    });
+    expect((await runCli(['start', 'job.yaml'], { cwd: dir })).code).toBe(0);
+    // As if the task had failed and the clock was an hour ahead when its retry was scheduled.
+    const store = RunStore.open(join(dir, 'runs/jump'));
+    const id = 'work/s=a/cycle=1';
+    await store.tasks.transaction(() => {
+      const rec = store.tasks.get(id)!;
+      store.tasks.put(id, { ...rec, state: 'pending', retryAt: Date.now() + 3_600_000 });
+      store.states.put(id, ['pending', Date.now() + 3_600_000, '']);
+    });
+    await store.close();
+    const r = await runCli(['start', 'job.yaml', '--plain'], { cwd: dir });
+    expect(r.code, r.stdout + r.stderr).toBe(0);
+    expect(r.stdout).toContain('1/1 completed');
+  }, 60_000);
+});

@@ -416,7 +416,7 @@ export class RunStore {
    * Moves tasks from pending to running for `owner`, atomically. Returns the records claimed;
    * tasks that are no longer pending (another runner took them) or are backing off are skipped.
    */
-  async claim(ids: string[], owner: OwnerRef, now = Date.now(), maxDelayMs = 0): Promise<TaskRecord[]> {
+  async claim(ids: string[], owner: OwnerRef, now = Date.now(), maxDelayMs = Infinity): Promise<TaskRecord[]> {
     this.checkFiles();
     return this.tasks.transaction(() => {
       // A runner taken for dead (its record removed by another runner) must not take new work.
@@ -424,9 +424,9 @@ export class RunStore {
       const out: TaskRecord[] = [];
       for (const id of ids) {
         const rec = this.tasks.get(id);
-        // The runner decides when a retry is due (on its own clock, capped by the backoff), so
-        // a wall-clock jump back cannot hold a retry here.
-        if (!rec || rec.state !== 'pending' || (rec.retryAt !== undefined && rec.retryAt > now + maxDelayMs)) continue;
+        // A retry time further off than the longest backoff can only come from a wall clock
+        // that jumped back since it was set: it counts as due, or the retry would wait for hours.
+        if (!rec || rec.state !== 'pending' || (rec.retryAt !== undefined && rec.retryAt > now && rec.retryAt - now <= maxDelayMs)) continue;
         const next: TaskRecord = {
           ...rec,
           state: 'running',
