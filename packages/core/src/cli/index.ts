@@ -30,6 +30,8 @@ const BAD_INPUT = new Set([
   'RUNNER_USAGE',
 ]);
 
+const CORE_COMMANDS = new Set(['validate', 'start', 'status', 'tasks', 'cancel', 'resume', 'checkpoints', 'reset', 'plugins', 'schema', 'compact']);
+
 function coreVersion(): string {
   const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string };
   return pkg.version;
@@ -56,7 +58,9 @@ export async function main(argv: string[] = hideBin(process.argv)): Promise<void
     if (err.code === 'EPIPE') process.exit(process.exitCode ?? 0);
     throw err;
   });
-  const extra = await pluginCommands();
+  // Plugins' commands are loaded only when the command is not one of the core's: importing every
+  // built-in plugin costs a noticeable part of a quick `runner status`.
+  const extra = CORE_COMMANDS.has(argv[0] ?? '') && !argv.includes('--help') && !argv.includes('-h') ? [] : await pluginCommands();
   const cli = yargs(argv)
     .scriptName('runner')
     .usage('$0 <command> <spec> [options]\n\nCrash-safe runner for long ML and quant jobs. Docs: README.md, docs/')
