@@ -7,6 +7,7 @@ import { BUILTIN_PLUGINS, loadPluginModule, resolvePluginEntry } from '../plugin
 import type { PluginCommand } from '../plugin/types.js';
 import { cancelCommand } from './commands/cancel.js';
 import { checkpointsCommand } from './commands/checkpoints.js';
+import { compactCommand } from './commands/compact.js';
 import { pluginsCommand } from './commands/plugins.js';
 import { resetCommand } from './commands/reset.js';
 import { resumeCommand } from './commands/resume.js';
@@ -72,6 +73,7 @@ export async function main(argv: string[] = hideBin(process.argv)): Promise<void
     .command(resumeCommand)
     .command(checkpointsCommand)
     .command(resetCommand)
+    .command(compactCommand)
     .command(pluginsCommand)
     .command(schemaCommand)
     .command(extra as never[])

@@ -12,6 +12,7 @@ const OFF_PSIZE = 48;
 const OFF_LAST_PG = 144;
 const OFF_TXNID = 152;
 const META_BYTES = 160;
+const SLACK_PAGES = 64;
 
 /** Files that show a run has history, so an empty store is damage, not a fresh start. */
 const HISTORY = ['events.jsonl', 'artifacts'];
@@ -49,7 +50,9 @@ export function checkStoreFile(dir: string, file: string): void {
     // LMDB opens at the meta with the newest transaction; the file must hold every page it names.
     const newest = metas.reduce((a, b) => (b.readBigUInt64LE(OFF_TXNID) > a.readBigUInt64LE(OFF_TXNID) ? b : a));
     const needed = (Number(newest.readBigUInt64LE(OFF_LAST_PG)) + 1) * psize;
-    if (size < needed) {
+    // A healthy store may end a few pages short of its last allocated page (seen right after a
+    // large transaction); a truncated one lacks far more.
+    if (size + SLACK_PAGES * psize < needed) {
       throw storeCorrupt(dir, `${file} is ${size} bytes but its header says it holds ${needed} (the file was truncated)`);
     }
   } finally {
