@@ -211,3 +211,44 @@ describe('a damaged store', () => {
     expect(again.code, again.stdout + again.stderr).toBe(0);
   });
 });
+
+describe('more environment faults', () => {
+  test.runIf(canMount)('an inode table that runs out stops the run with tasks left pending', async () => {
+    const dir = tempProject({
+      'job.yaml': `name: ino\nmatrix: { s: [${Array.from({ length: 40 }, (_, i) => `s${i}`).join(', ')}] }\npool: { threads: 2 }\ncheckpoints: { inlineMaxBytes: 0 }\nstages:\n  - { id: work, plugin: steps, options: { steps: 3, stepMs: 1, checkpointEvery: 1 } }\n`,
+    });
+    const runs = join(dir, 'runs');
+    mkdirSync(runs);
+    // Plenty of bytes, few inodes: each task's artifact directories take several.
+    execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=64m,nr_inodes=60', 'tmpfs', runs]);
+    try {
+      const r = await runCli(['start', 'job.yaml', '--plain'], { cwd: dir });
+      expect(r.code, r.stdout + r.stderr).toBe(1);
+      expect(r.stdout).toMatch(/stopped after .* because cannot write the run store/);
+      const states = (await cliJson<{ state: string }[]>(['tasks', 'job.yaml'], { cwd: dir })).map((t) => t.state);
+      expect(states).not.toContain('failed');
+      expect(states).toContain('pending');
+    } finally {
+      spawnSync('umount', [runs]);
+    }
+  }, 120_000);
+
+  test.runIf(canMount)('status and tasks read a run on read-only media', async () => {
+    const dir = tempProject({});
+    execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=8m', 'tmpfs', dir]);
+    try {
+      const proj = join(dir, 'p');
+      mkdirSync(proj);
+      execFileSync('sh', ['-c', `printf '{}' > ${proj}/package.json`]);
+      execFileSync('sh', ['-c', `cat > ${proj}/job.yaml`], { input: STEPS(3) });
+      expect((await runCli(['start', 'job.yaml'], { cwd: proj })).code).toBe(0);
+      execFileSync('mount', ['-o', 'remount,ro', dir]);
+      const status = await cliJson<{ tasks: { completed: number } }>(['status', 'job.yaml'], { cwd: proj });
+      expect(status.tasks.completed).toBe(3);
+      const tasks = await cliJson<{ state: string }[]>(['tasks', 'job.yaml'], { cwd: proj });
+      expect(tasks.map((t) => t.state)).toEqual(['completed', 'completed', 'completed']);
+    } finally {
+      spawnSync('umount', [dir]);
+    }
+  }, 60_000);
+});

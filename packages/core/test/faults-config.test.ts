@@ -148,3 +148,34 @@ describe('liveness without comparing clocks', () => {
     expect(obs.alive(rec)).toBe(false);
   });
 });
+
+describe('environment faults are matched by code', () => {
+  test('codes decide, not message text; permission and mkdir faults count inside the run directory', async () => {
+    const { environmentFault } = await import('../src/run/environment-fault.js');
+    const run = '/srv/runs/x';
+    expect(environmentFault({ name: 'Error', message: 'upstream: ENOSPC' }, run)).toBeUndefined();
+    expect(environmentFault({ name: 'Error', message: 'x', code: 'ENOSPC' }, run)).toBe('ENOSPC');
+    expect(environmentFault({ name: 'Error', message: 'x', code: 'EACCES', path: '/etc/secret' }, run)).toBeUndefined();
+    expect(environmentFault({ name: 'Error', message: 'x', code: 'EACCES', path: `${run}/artifacts/a` }, run)).toBe('EACCES');
+    expect(environmentFault({ name: 'Error', message: 'x', code: 'ENOENT', syscall: 'open', path: `${run}/artifacts/a` }, run)).toBeUndefined();
+    expect(environmentFault({ name: 'Error', message: 'x', code: 'ENOENT', syscall: 'mkdir', path: `${run}/artifacts/a` }, run)).toBe('ENOENT');
+    expect(environmentFault({ name: 'RunnerError', message: 'x', code: 'RUNNER_PLUGIN_FAILED', cause: { name: 'RunnerError', message: 'y', code: 'RUNNER_STORE_UNWRITABLE' } }, run)).toBe('RUNNER_STORE_UNWRITABLE');
+  });
+
+  test('a listener that throws does not stop the emitter or the other listeners', async () => {
+    const { SafeEmitter } = await import('../src/run/safe-emitter.js');
+    const e = new SafeEmitter<{ x: [number] }>();
+    const got: number[] = [];
+    const bad = () => {
+      throw new Error('boom');
+    };
+    e.on('x', bad);
+    e.on('x', (n) => got.push(n));
+    e.once('x', (n) => got.push(n * 10));
+    e.emit('x', 1);
+    e.emit('x', 2);
+    e.off('x', bad);
+    expect(e.listenerCount('x')).toBe(1);
+    expect(got).toEqual([1, 10, 2]);
+  });
+});
