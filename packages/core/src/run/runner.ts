@@ -269,20 +269,29 @@ export class Runner {
 
   private buildGraph(): void {
     const matchers = (this.options.only ?? []).map(idMatcher);
-    const states = new Map(this.store.stateEntries());
     for (const t of this.plan.tasks) {
-      const e = states.get(t.id);
       this.nodes.set(t.id, {
         t,
-        state: e?.[0] ?? 'pending',
+        state: 'pending',
         waiting: 0,
-        retryAt: e?.[1] || undefined,
+        retryAt: undefined,
         queued: false,
         selected: false,
         eligible: matchers.length === 0 || matchers.some((m) => m(t.id)),
       });
     }
-    for (const n of this.nodes.values()) n.waiting = n.t.needs.filter((id) => this.nodes.get(id)?.state !== 'completed').length;
+    // Straight from the compact index into the nodes: no intermediate map of 100k entries.
+    for (const [id, e] of this.store.stateEntries()) {
+      const n = this.nodes.get(id);
+      if (!n) continue;
+      n.state = e[0];
+      n.retryAt = e[1] || undefined;
+    }
+    for (const n of this.nodes.values()) {
+      let waiting = 0;
+      for (const id of n.t.needs) if (this.nodes.get(id)?.state !== 'completed') waiting++;
+      n.waiting = waiting;
+    }
     const maxStage = Math.max(0, ...this.spec.stages.map((s) => s.index));
     this.ready = Array.from({ length: maxStage + 1 }, () => []);
     for (const n of this.nodes.values()) this.enqueueIfReady(n);
