@@ -5,17 +5,11 @@
  * MessageChannel per task, which dominated the cost of short tasks.
  */
 import { BroadcastChannel, parentPort } from 'node:worker_threads';
-import { quietCommitError } from '../errors.js';
+import { ignoreCommitEchoes } from './commit-echo.js';
 import { executeTask } from './execute.js';
 import { ENVELOPE, type MainMessage, type TaskPayload } from './protocol.js';
 
-// lmdb-js rejects a failed commit's writes a second time (`commitError`); the task already got
-// the error from its own await, so that echo must not take the whole thread down.
-process.on('unhandledRejection', (reason) => {
-  quietCommitError(reason);
-  if ((reason as { commitError?: unknown })?.commitError !== undefined || /^Commit failed/.test(String((reason as Error)?.message))) return;
-  throw reason;
-});
+ignoreCommitEchoes();
 
 const channels = new Map<string, BroadcastChannel>();
 const handlers = new Map<string, (m: MainMessage) => void>();
