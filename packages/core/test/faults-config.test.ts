@@ -170,8 +170,8 @@ describe('environment faults are matched by code', () => {
       throw new Error('boom');
     };
     e.on('x', bad);
-    e.on('x', (n) => got.push(n));
-    e.once('x', (n) => got.push(n * 10));
+    e.on('x', (n: number) => got.push(n));
+    e.once('x', (n: number) => got.push(n * 10));
     e.emit('x', 1);
     e.emit('x', 2);
     e.off('x', bad);
