@@ -1,3 +1,4 @@
+import { constants as osConstants } from 'node:os';
 /**
  * Every error the runner raises has a stable `code`. Codes are listed here, sorted, with one
  * factory each; `docs/errors.md` explains each code and a test keeps the two in sync.
@@ -13,6 +14,7 @@ export const ErrorCodes = {
   RUNNER_CONFIG_INVALID: 'RUNNER_CONFIG_INVALID',
   RUNNER_CONFIG_NOT_FOUND: 'RUNNER_CONFIG_NOT_FOUND',
   RUNNER_CONFIG_PARSE: 'RUNNER_CONFIG_PARSE',
+  RUNNER_LEASE_LOST: 'RUNNER_LEASE_LOST',
   RUNNER_PLUGIN_FAILED: 'RUNNER_PLUGIN_FAILED',
   RUNNER_PLUGIN_INVALID: 'RUNNER_PLUGIN_INVALID',
   RUNNER_PLUGIN_NOT_FOUND: 'RUNNER_PLUGIN_NOT_FOUND',
@@ -20,6 +22,8 @@ export const ErrorCodes = {
   RUNNER_SHARD_LEASE: 'RUNNER_SHARD_LEASE',
   RUNNER_SHARDS_INCOMPLETE: 'RUNNER_SHARDS_INCOMPLETE',
   RUNNER_SNAPSHOT_CORRUPT: 'RUNNER_SNAPSHOT_CORRUPT',
+  RUNNER_STORE_CORRUPT: 'RUNNER_STORE_CORRUPT',
+  RUNNER_STORE_GONE: 'RUNNER_STORE_GONE',
   RUNNER_STORE_UNWRITABLE: 'RUNNER_STORE_UNWRITABLE',
   RUNNER_TASK_ABORTED: 'RUNNER_TASK_ABORTED',
   RUNNER_TASK_CRASHED: 'RUNNER_TASK_CRASHED',
@@ -88,6 +92,9 @@ export interface SerializedError {
   taskId?: string;
   issues?: ErrorIssue[];
   cause?: SerializedError;
+  /** For system errors: the call and the file it failed on (`mkdir`, `/runs/x/artifacts`). */
+  syscall?: string;
+  path?: string;
 }
 
 export function isRunnerError(err: unknown, code?: ErrorCode): err is RunnerError {
@@ -113,6 +120,9 @@ export function serializeError(err: unknown, depth = 0): SerializedError {
   if (typeof e.plugin === 'string') out.plugin = e.plugin;
   if (typeof e.taskId === 'string') out.taskId = e.taskId;
   if (Array.isArray(e.issues) && e.issues.length > 0) out.issues = e.issues;
+  const sys = err as { syscall?: unknown; path?: unknown };
+  if (typeof sys.syscall === 'string') out.syscall = sys.syscall;
+  if (typeof sys.path === 'string') out.path = sys.path;
   if (e.cause !== undefined && depth < 4) out.cause = serializeError(e.cause, depth + 1);
   return out;
 }
@@ -184,6 +194,14 @@ export function configParse(file: string, issues: ErrorIssue[]): RunnerError {
   });
 }
 
+export function leaseLost(message: string, hint?: string): RunnerError {
+  return new RunnerError(ErrorCodes.RUNNER_LEASE_LOST, message, {
+    hint:
+      hint ??
+      'Another runner took this one for dead (it was paused, or its host was unreachable, for longer than lease.ttlMs) and took over its tasks. Nothing committed is lost; the other runner carries on. Raise lease.ttlMs if pauses this long are expected.',
+  });
+}
+
 export function pluginFailed(plugin: string, taskId: string, cause: unknown, retryable: boolean): RunnerError {
   const msg = typeof cause === 'object' && cause !== null && 'message' in cause ? String((cause as Error).message) : String(cause);
   return new RunnerError(ErrorCodes.RUNNER_PLUGIN_FAILED, `[${plugin}] ${taskId}: ${msg}`, {
@@ -232,8 +250,44 @@ export function snapshotCorrupt(dir: string, reason: string): RunnerError {
   });
 }
 
+export function storeCorrupt(dir: string, what: string, hint?: string): RunnerError {
+  return new RunnerError(ErrorCodes.RUNNER_STORE_CORRUPT, `the run store at ${dir} is damaged: ${what}`, {
+    hint:
+      hint ??
+      'Restore store.mdb from a backup (runs/<name>/backups/<time>/store.mdb, made by `runner reset --backup`), or move the run directory aside and start the run again from scratch.',
+  });
+}
+
+export function storeGone(dir: string, what: string): RunnerError {
+  return new RunnerError(ErrorCodes.RUNNER_STORE_GONE, `the run store at ${dir} ${what} while this runner was using it`, {
+    hint: 'Something removed or replaced the run directory. Nothing more was written; start the run again to continue from what the store at that path now holds.',
+  });
+}
+
+/**
+ * lmdb-js rejects every write of a failed commit with "Commit failed" and a `commitError`
+ * promise that rejects too; nobody else awaits it, so it would surface as an unhandled rejection.
+ */
+export function quietCommitError(err: unknown): void {
+  const p = (err as { commitError?: unknown } | undefined)?.commitError;
+  if (p && typeof (p as Promise<unknown>).catch === 'function') (p as Promise<unknown>).catch(() => {});
+}
+
+/** The errno name of a system error; LMDB reports plain numbers (28 = ENOSPC, 5 = EIO). */
+export function errnoCode(err: unknown): string | undefined {
+  const code = (err as { code?: unknown } | undefined)?.code;
+  if (typeof code === 'string') return code;
+  if (typeof code === 'number') return ERRNO_NAMES.get(code);
+  return undefined;
+}
+
+const ERRNO_NAMES = new Map<number, string>(Object.entries(osConstants.errno).map(([name, n]) => [n, name]));
+
 export function storeUnwritable(dir: string, cause: unknown): RunnerError {
-  const code = (cause as { code?: string })?.code;
+  quietCommitError(cause);
+  const failedCommit = (cause as { commitError?: unknown } | undefined)?.commitError !== undefined || /^Commit failed/.test(String((cause as Error)?.message));
+  // LMDB reports a full disk during a commit as EIO (or only as "Commit failed").
+  const code = errnoCode(cause) ?? (failedCommit ? 'EIO' : undefined);
   const why =
     code === 'ENOSPC' || code === 'EDQUOT'
       ? 'the disk is full'
@@ -243,12 +297,14 @@ export function storeUnwritable(dir: string, cause: unknown): RunnerError {
         ? 'the filesystem is read-only'
         : code === 'EACCES' || code === 'EPERM'
           ? 'permission denied (the directory is read-only for this user)'
-          : String((cause as Error)?.message ?? cause);
+          : code === 'EIO'
+            ? 'an I/O error (the disk failed, or filled up while LMDB wrote)'
+            : String((cause as Error)?.message ?? cause);
   return new RunnerError(ErrorCodes.RUNNER_STORE_UNWRITABLE, `cannot write the run store at ${dir}: ${why}`, {
     cause,
     hint:
-      code === 'ENOSPC' || code === 'EDQUOT' || code === 'EFBIG'
-        ? 'Free disk space (`runner checkpoints <spec> prune --older-than 7d` helps), then start again. Nothing committed was lost.'
+      code === 'ENOSPC' || code === 'EDQUOT' || code === 'EFBIG' || code === 'EIO'
+        ? 'Free disk space (`runner checkpoints <spec> prune --older-than 7d` helps; after an I/O error check the disk with `dmesg`), then start again. Nothing committed was lost.'
         : 'Make the directory writable or point runsDir elsewhere (`--set runsDir=/path`), then start again.',
   });
 }

@@ -16,3 +16,4 @@ export * as format from './cli/format.js';
 export { ownerAlive } from './store/lmdb-store.js';
 export { createPluginDb as openPluginDb } from './run/task-context.js';
 export { HOST, pidAlive, procStartTime } from './util/proc.js';
+export { readEventLog, eventLogParts } from './run/event-log-parts.js';

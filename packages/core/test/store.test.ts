@@ -28,6 +28,11 @@ const task = (id: string, extra: Partial<PlannedTaskInput> = {}): PlannedTaskInp
   ...extra,
 });
 const owner = (n: string): OwnerRef => ({ id: `host:${n}`, pid: 1, host: 'host' });
+/** Claims as a registered runner (claim() refuses unregistered ones). */
+async function claim(s: RunStore, ids: string[], o: OwnerRef) {
+  await s.registerOwner({ ...o, startedAt: Date.now(), heartbeatAt: Date.now(), leaseMs: 60_000, argv: [] });
+  return s.claim(ids, o);
+}
 
 function ckpt(taskId: string, seq: number, extra: Partial<CheckpointRecord> = {}): CheckpointRecord {
   return { taskId, seq, type: 'periodic', step: seq * 10, time: Date.now(), size: 1, checksum: 'x', fingerprint: 'f1', pluginVersion: '1.0.0', payload: new Uint8Array([seq]), ...extra };
@@ -39,7 +44,7 @@ describe('RunStore', () => {
     const b = store(a.dir);
     const ids = Array.from({ length: 200 }, (_, i) => `w/i=${i}/cycle=1`);
     await a.syncPlan(ids.map((id) => task(id)), new Map());
-    const [ca, cb] = await Promise.all([a.claim(ids, owner('a')), b.claim([...ids].reverse(), owner('b'))]);
+    const [ca, cb] = await Promise.all([claim(a, ids, owner('a')), claim(b, [...ids].reverse(), owner('b'))]);
     expect(ca.length + cb.length).toBe(200);
     const both = new Set(ca.map((r) => r.id));
     expect(cb.some((r) => both.has(r.id))).toBe(false);
@@ -48,13 +53,13 @@ describe('RunStore', () => {
   test('only the owner can finish a task; a task reset as stale is not overwritten', async () => {
     const s = store();
     await s.syncPlan([task('w/cycle=1')], new Map());
-    await s.claim(['w/cycle=1'], owner('a'));
+    await claim(s, ['w/cycle=1'], owner('a'));
     await s.resetStale((o) => o.id === 'host:a');
     const reset = s.getTask('w/cycle=1')!;
     expect(reset.state).toBe('pending');
     expect(reset.attempts).toBe(1);
     expect(reset.notes.at(-1)).toContain('interrupted; resumed after restart');
-    await s.claim(['w/cycle=1'], owner('b'));
+    await claim(s, ['w/cycle=1'], owner('b'));
     expect(await s.finish('w/cycle=1', 'host:a', { state: 'completed', result: 1, runMs: 1 })).toBeUndefined();
     const done = await s.finish('w/cycle=1', 'host:b', { state: 'completed', result: 2, runMs: 1 });
     expect(done?.record).toMatchObject({ state: 'completed', result: 2, attempts: 2 });
@@ -63,7 +68,7 @@ describe('RunStore', () => {
   test('checkpoints keep the newest N and report files to delete; a non-owner save is refused', async () => {
     const s = store();
     await s.syncPlan([task('w/cycle=1')], new Map());
-    await s.claim(['w/cycle=1'], owner('a'));
+    await claim(s, ['w/cycle=1'], owner('a'));
     const removed: string[] = [];
     for (let seq = 1; seq <= 5; seq++) {
       const r = await s.saveCheckpoint(ckpt('w/cycle=1', seq, seq === 1 ? { file: 'f1.ckpt', payload: undefined } : {}), 3, 'host:a');
@@ -84,7 +89,7 @@ describe('RunStore', () => {
     const plan = [task('a/cycle=1'), task('b/cycle=1', { needs: ['a/cycle=1'] }), task('c/cycle=1', { needs: ['b/cycle=1'] })];
     await s.syncPlan(plan, deps);
     for (const t of plan) {
-      await s.claim([t.id], owner('a'));
+      await claim(s, [t.id], owner('a'));
       await s.finish(t.id, 'host:a', { state: 'completed', result: t.id, runMs: 1 });
     }
     const sync = await s.syncPlan([{ ...plan[0]!, fingerprint: 'f2' }, plan[1]!, plan[2]!], deps);
@@ -95,7 +100,7 @@ describe('RunStore', () => {
     ]);
     expect(s.getTask('c/cycle=1')).toMatchObject({ state: 'pending', result: undefined });
     for (const t of plan) {
-      await s.claim([t.id], owner('a'));
+      await claim(s, [t.id], owner('a'));
       await s.finish(t.id, 'host:a', { state: 'completed', result: t.id, runMs: 1 });
     }
     const raised = await s.syncPlan([{ ...plan[0]!, fingerprint: 'f2' }, plan[1]!, { ...plan[2]!, targets: 't2' }], deps);
@@ -105,8 +110,8 @@ describe('RunStore', () => {
   test('cancel flags running tasks for their owner and cancels pending ones; resume moves them back', async () => {
     const s = store();
     await s.syncPlan([task('a/cycle=1'), task('b/cycle=1'), task('c/cycle=1')], new Map());
-    await s.claim(['a/cycle=1'], owner('a'));
-    await s.claim(['c/cycle=1'], owner('a'));
+    await claim(s, ['a/cycle=1'], owner('a'));
+    await claim(s, ['c/cycle=1'], owner('a'));
     await s.finish('c/cycle=1', 'host:a', { state: 'completed', result: 1, runMs: 1 });
     const res = await s.cancel(['a/cycle=1', 'b/cycle=1', 'c/cycle=1'], () => false);
     expect(res.cancelled).toEqual(['b/cycle=1']);
@@ -121,6 +126,7 @@ describe('RunStore', () => {
   test('every state change appends to the event feed other runners tail', async () => {
     const s = store();
     await s.syncPlan([task('a/cycle=1')], new Map());
+    await s.registerOwner({ ...owner('a'), startedAt: 0, heartbeatAt: 0, leaseMs: 0, argv: [] });
     const before = s.lastEventSeq();
     await s.claim(['a/cycle=1'], owner('a'));
     await s.finish('a/cycle=1', 'host:a', { state: 'failed', error: { name: 'Error', message: 'boom' }, runMs: 1 });
@@ -134,10 +140,40 @@ describe('RunStore', () => {
   test('typed arrays survive the store', async () => {
     const s = store();
     await s.syncPlan([task('a/cycle=1')], new Map());
-    await s.claim(['a/cycle=1'], owner('a'));
+    await claim(s, ['a/cycle=1'], owner('a'));
     await s.finish('a/cycle=1', 'host:a', { state: 'completed', result: { w: new Float32Array([1.5, -2]) }, runMs: 1 });
     const r = s.getTask('a/cycle=1')!.result as { w: Float32Array };
     expect(r.w).toBeInstanceOf(Float32Array);
     expect([...r.w]).toEqual([1.5, -2]);
+  });
+
+  test('claim() refuses a runner that is not registered (one taken for dead and removed)', async () => {
+    const s = store();
+    await s.syncPlan([task('a/cycle=1'), task('b/cycle=1')], new Map());
+    await claim(s, ['a/cycle=1'], owner('a'));
+    await s.resetStale((o) => o.id === 'host:a');
+    await expect(s.claim(['b/cycle=1'], owner('a'))).rejects.toMatchObject({ code: 'RUNNER_LEASE_LOST' });
+    expect(s.getTask('b/cycle=1')!.state).toBe('pending');
+  });
+
+  test('reset is one transaction and re-checks for live runners inside it', async () => {
+    const s = store();
+    const ids = Array.from({ length: 5000 }, (_, i) => `w/i=${i}/cycle=1`);
+    await s.syncPlan(ids.map((id) => task(id)), new Map());
+    await claim(s, ids.slice(0, 10), owner('a'));
+    const seq = s.lastEventSeq();
+    await expect(
+      s.reset(ids, (owners) => {
+        if (owners.length > 0) throw Object.assign(new Error('live'), { code: 'RUNNER_RUN_LOCKED' });
+      }),
+    ).rejects.toMatchObject({ code: 'RUNNER_RUN_LOCKED' });
+    expect(s.getTask(ids[0]!)!.state).toBe('running');
+    expect(s.lastEventSeq()).toBe(seq);
+    await s.removeOwner('host:a');
+    const r = await s.reset(ids, (owners) => expect(owners).toEqual([]));
+    expect(r.count).toBe(5000);
+    // One feed event for the whole reset: it was one transaction, not slices.
+    expect([...s.eventsAfter(seq + 1)].filter((e) => e.type === 'run:reset')).toHaveLength(1);
+    expect([...s.stateEntries()].every(([, e]) => e[0] === 'pending')).toBe(true);
   });
 });

@@ -6,6 +6,7 @@ import { parse as parseYamlValue } from 'yaml';
 import { closest, configInvalid, pluginNotFound, RunnerError, usage, type ErrorIssue } from '../errors.js';
 import { BUILTIN_PLUGINS, loadPluginModule, resolvePluginEntry, type LoadedPlugin } from '../plugin/load.js';
 import type { Scalar } from '../plugin/types.js';
+import { isForbiddenKey, planIssues, sanitizeConfig } from './guards.js';
 import { coreSchema, projectSchema, PROJECT_KEYS } from './schema.js';
 import { formatPath, locate, parseYamlText, readYamlFile, type PathSegment, type SourceFile } from './source.js';
 import type { ResolvedJobSpec, ResolvedStage, UserJobSpec, UserStage } from './types.js';
@@ -41,6 +42,8 @@ export async function loadJobSpec(specPath: string, options: LoadOptions = {}): 
   const shown = displayPath(absSpec, cwd);
   const { value: specValue, source: specSource } = readYamlFile(absSpec, shown);
   const issues: ErrorIssue[] = [];
+  const sanitized = sanitizeConfig(specValue);
+  for (const i of sanitized) issues.push(place(i, specSource, shown));
 
   if (typeof specValue !== 'object' || specValue === null || Array.isArray(specValue)) {
     throw configInvalid(shown, [{ file: shown, line: 1, col: 1, message: 'the job spec must be a mapping of keys (name, matrix, stages, ...)', hint: 'See configs/quickstart.yaml for an example.' }]);
@@ -54,6 +57,7 @@ export async function loadJobSpec(specPath: string, options: LoadOptions = {}): 
   if (project && !project.isEmpty) {
     projectValue = (project.config ?? {}) as Record<string, unknown>;
     projectSource = sourceOf(project.filepath, projectShown!);
+    for (const i of sanitizeConfig(projectValue)) issues.push(place(i, projectSource, projectShown!));
     for (const i of validateSchema(projectSchema, projectValue, [], { useDefaults: false })) {
       issues.push(place(i, projectSource, projectShown!));
     }
@@ -75,6 +79,8 @@ export async function loadJobSpec(specPath: string, options: LoadOptions = {}): 
   if (options.gpus !== undefined) setIn(merged, ['pool', 'gpus'], options.gpus);
 
   const locateIssue = (i: SchemaIssue): ErrorIssue => {
+    const flag = i.path[0] === 'pool' && i.path.length === 2 && ({ threads: options.threads, gpus: options.gpus } as Record<string, number | undefined>)[i.path[1] as string];
+    if (flag !== undefined && flag !== false) return { file: `--${i.path[1] as string}`, path: formatPath(i.path), message: `${i.message} (from --${i.path[1] as string} ${flag})`, hint: i.hint };
     const ov = overrides.find((o) => startsWith(i.path, o.path) || startsWith(o.path, i.path));
     if (ov) return { file: '--set', path: formatPath(i.path), message: `${i.message} (from --set ${ov.raw})`, hint: i.hint };
     const inSpec = locate(specSource, i.path);
@@ -86,7 +92,9 @@ export async function loadJobSpec(specPath: string, options: LoadOptions = {}): 
     return place(i, specSource, shown);
   };
 
-  for (const i of validateSchema(coreSchema, merged)) issues.push(locateIssue(i));
+  // A value already reported as not finite needs no second message from the schema.
+  const reported = new Set(sanitized.map((i) => formatPath(i.path)));
+  for (const i of validateSchema(coreSchema, merged)) if (!reported.has(formatPath(i.path))) issues.push(locateIssue(i));
   const spec = merged as unknown as UserJobSpec;
   const isStage = (s: unknown): s is UserStage =>
     typeof s === 'object' && s !== null && typeof (s as UserStage).id === 'string' && typeof (s as UserStage).plugin === 'string';
@@ -197,6 +205,14 @@ export async function loadJobSpec(specPath: string, options: LoadOptions = {}): 
     if (!/^[A-Za-z_][\w-]*$/.test(key) || key === 'cycle') {
       issues.push(locateIssue({ path: ['matrix', key], atKey: true, message: `"${key}" cannot be a matrix key`, hint: 'Use letters, digits, _ and - (and not "cycle", which every task has).' }));
     }
+  }
+  const lease = isPlainObject(spec.lease) ? (spec.lease as { ttlMs?: unknown; heartbeatMs?: unknown }) : {};
+  if (typeof lease.ttlMs === 'number' && typeof lease.heartbeatMs === 'number' && lease.heartbeatMs * 2 > lease.ttlMs) {
+    issues.push(locateIssue({ path: ['lease', 'heartbeatMs'], message: `must be at most half of lease.ttlMs (${lease.ttlMs}); got ${lease.heartbeatMs}`, hint: 'Other runners take a runner for dead once its heartbeat has not moved for ttlMs; it must beat at least twice in that time.' }));
+  }
+  const cycleCount = Array.isArray(spec.cycle) ? spec.cycle.length : 1;
+  if (isPlainObject(spec.matrix)) {
+    for (const i of planIssues(spec.matrix, userStages.filter(isStage).map((st) => ({ id: st.id, per: Array.isArray(st.per) ? st.per : undefined })), cycleCount, spec.name)) issues.push(locateIssue(i));
   }
   if (issues.length > 0) throw configInvalid(shown, issues);
 
@@ -373,13 +389,14 @@ export function applyParams(options: Record<string, unknown>, params: Record<str
       });
     }
     if (Array.isArray(v)) return v.map(fill);
-    if (v && typeof v === 'object') return Object.fromEntries(Object.entries(v).map(([k, x]) => [k, fill(x)]));
+    if (v && typeof v === 'object') return Object.fromEntries(Object.entries(v).filter(([k]) => !isForbiddenKey(k)).map(([k, x]) => [k, fill(x)]));
     return v;
   };
   const out = fill(structuredClone(options)) as Record<string, unknown>;
   for (const [name, value] of Object.entries(params)) {
     if (used.has(name)) continue;
     const segs = name.split('.');
+    if (segs.some(isForbiddenKey)) continue;
     let cur: Record<string, unknown> | unknown[] = out;
     for (const [i, seg] of segs.entries()) {
       const key = Array.isArray(cur) && /^\d+$/.test(seg) ? Number(seg) : seg;
@@ -400,6 +417,7 @@ export function applyParams(options: Record<string, unknown>, params: Record<str
 /** Merges `over` into `base` (plain objects deeply, everything else replaced). */
 export function deepMerge<T extends Record<string, unknown>>(base: T, over: Record<string, unknown>): T {
   for (const [k, v] of Object.entries(over)) {
+    if (isForbiddenKey(k)) continue;
     const cur = (base as Record<string, unknown>)[k];
     if (isPlainObject(v) && isPlainObject(cur)) deepMerge(cur, v);
     else (base as Record<string, unknown>)[k] = isPlainObject(v) ? structuredClone(v) : v;
@@ -421,6 +439,8 @@ export function applyOverride(target: Record<string, unknown>, raw: string): Ove
   const keyText = raw.slice(0, eq).trim();
   const valueText = raw.slice(eq + 1);
   const tokens = keyText.split(/\.|\[(\d+)\]/).filter((t) => t !== undefined && t !== '');
+  const bad = tokens.find(isForbiddenKey);
+  if (bad) throw usage(`--set ${keyText}: "${bad}" is not allowed as a key`, 'Keys named __proto__, constructor or prototype are never valid in a job spec.');
   const path: PathSegment[] = [];
   let cur: unknown = target;
   for (const [i, tok] of tokens.entries()) {
@@ -451,6 +471,7 @@ export function applyOverride(target: Record<string, unknown>, raw: string): Ove
 
 function setIn(obj: Record<string, unknown>, path: string[], value: unknown): void {
   let cur = obj;
+  if (path.some(isForbiddenKey)) return;
   for (const k of path.slice(0, -1)) {
     if (!isPlainObject(cur[k])) cur[k] = {};
     cur = cur[k] as Record<string, unknown>;

@@ -5,9 +5,15 @@
  */
 import type { JSONSchema } from '../plugin/types.js';
 
+/** Node's timers hold at most 2^31−1 ms; a longer one fires at once. */
+export const MAX_DURATION_MS = 2_147_483_647;
+/** Worker threads are started on demand, but each one costs memory and an LMDB reader slot. */
+export const MAX_THREADS = 256;
+
 const durationMs = (description: string, def: number, minimum = 0): JSONSchema => ({
   type: 'integer',
   minimum,
+  maximum: MAX_DURATION_MS,
   default: def,
   description,
 });
@@ -82,7 +88,7 @@ export const stageSchema: JSONSchema = {
       enum: ['thread', 'process'],
       description: "Run tasks in worker threads or one child process each. Default: the plugin's choice, else `pool.isolation`.",
     },
-    timeoutMs: { type: 'integer', minimum: 1, description: 'Cancel a task that runs longer than this (counts as a failure).' },
+    timeoutMs: { type: 'integer', minimum: 1, maximum: MAX_DURATION_MS, description: 'Cancel a task that runs longer than this (counts as a failure).' },
   },
 };
 
@@ -121,7 +127,7 @@ export const coreSchema: JSONSchema = {
       default: {},
       description: 'The worker pool.',
       properties: {
-        threads: { type: 'integer', minimum: 1, description: 'Tasks running at once. Default: the number of CPU cores.' },
+        threads: { type: 'integer', minimum: 1, maximum: MAX_THREADS, description: `Tasks running at once (at most ${MAX_THREADS}). Default: the number of CPU cores.` },
         gpus: { type: 'integer', minimum: 0, default: 0, description: 'GPUs on this host, for stages with resources: { gpu: n }. Also --gpus.' },
         isolation: { enum: ['thread', 'process'], default: 'thread', description: 'Default isolation: worker threads, or one child process per task.' },
         maxOldGenerationSizeMb: { type: 'integer', minimum: 16, description: 'Heap limit per worker thread, in MB.' },

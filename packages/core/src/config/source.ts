@@ -1,5 +1,5 @@
 import { readdirSync, readFileSync } from 'node:fs';
-import { isMap, isPair, isScalar, isSeq, LineCounter, parseDocument, type Document, type Node } from 'yaml';
+import { isMap, isPair, isScalar, isSeq, LineCounter, parseDocument, visit, type Document, type Node } from 'yaml';
 import { configNotAFile, configNotFound, configParse, type ErrorIssue } from '../errors.js';
 
 export type PathSegment = string | number;
@@ -60,7 +60,29 @@ export function parseYamlText(text: string, displayName: string): { value: unkno
     });
     throw configParse(displayName, issues);
   }
-  return { value: doc.toJS({ maxAliasCount: 1000 }) ?? {}, source: { file: displayName, doc, lineCounter } };
+  let value: unknown;
+  try {
+    value = doc.toJS({ maxAliasCount: 1000 });
+  } catch (err) {
+    // An alias bomb (aliases of aliases) expands exponentially; yaml stops it with this error.
+    let first: Position | undefined;
+    visit(doc, {
+      Alias(_k, node) {
+        if (node.range) first = lineCounter.linePos(node.range[0]);
+        return visit.BREAK;
+      },
+    });
+    throw configParse(displayName, [
+      {
+        file: displayName,
+        line: first?.line,
+        col: first?.col,
+        message: `${(err as Error).message.split('\n')[0]}: the aliases (*name) expand to too many nodes`,
+        hint: 'Use fewer aliases of aliases; a job spec needs each value written out at most a few times.',
+      },
+    ]);
+  }
+  return { value: value ?? {}, source: { file: displayName, doc, lineCounter } };
 }
 
 function yamlHint(code: string): string {

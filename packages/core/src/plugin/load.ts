@@ -2,7 +2,9 @@ import { createRequire } from 'node:module';
 import { existsSync, statSync } from 'node:fs';
 import { dirname, isAbsolute, join, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
+import { isMainThread } from 'node:worker_threads';
 import { pluginInvalid, RunnerError } from '../errors.js';
+import { DEFAULT_IMPORT_TIMEOUT_MS, probeImport } from './import-probe.js';
 import { schemaProblem } from '../config/validate.js';
 import type { JSONSchema, PluginDefinition } from './types.js';
 
@@ -69,6 +71,15 @@ export function loadPluginModule(entry: string, source: LoadedPlugin['source']):
 
 async function importPlugin(entry: string, source: LoadedPlugin['source']): Promise<LoadedPlugin> {
   let mod: Record<string, unknown>;
+  // Only the runner's own main thread probes: workers and task processes import what it loaded.
+  if (source !== 'builtin' && isMainThread && !process.send) {
+    const why = await probeImport(entry);
+    if (why) {
+      throw new RunnerError('RUNNER_PLUGIN_INVALID', `plugin ${entry}: ${why}`, {
+        hint: `Plugin modules must import quickly and without side effects; do the work inside run(). The limit is RUNNER_PLUGIN_IMPORT_TIMEOUT_MS (default ${DEFAULT_IMPORT_TIMEOUT_MS} ms).`,
+      });
+    }
+  }
   try {
     mod = (await import(pathToFileURL(entry).href)) as Record<string, unknown>;
   } catch (err) {

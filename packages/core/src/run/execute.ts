@@ -2,6 +2,7 @@ import { deepFreeze } from '../config/load.js';
 import { RunnerError, serializeError } from '../errors.js';
 import { loadPluginModule } from '../plugin/load.js';
 import { RunStore } from '../store/lmdb-store.js';
+import { bigIntPath } from './plain-data.js';
 import { checkpointCodec, createTaskContext } from './task-context.js';
 import type { ExecOutcome, TaskChannel, TaskPayload } from './protocol.js';
 
@@ -45,6 +46,13 @@ async function execute(payload: TaskPayload, channel: TaskChannel): Promise<Exec
     const built = createTaskContext({ ...payload, options: deepFreeze(payload.options) }, store, channel, controller);
     takeProgress = built.takeProgress;
     const result = await plugin.definition.run(built.ctx);
+    const big = bigIntPath(result, 'result');
+    if (big) {
+      throw new RunnerError('RUNNER_PLUGIN_FAILED', `the result of ${payload.info.id} holds a BigInt at ${big}`, {
+        hint: 'Results are stored and shown as JSON, which has no BigInt: convert it with Number() (or String() for exact large values).',
+        retryable: false,
+      });
+    }
     try {
       checkpointCodec.pack(result);
     } catch (err) {

@@ -1,3 +1,4 @@
+import { availableParallelism } from 'node:os';
 import { fork, type ChildProcess } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
@@ -44,7 +45,8 @@ export class ThreadExecutor {
     this.capacity = options.threads;
     this.pool = new Piscina({
       filename: distFile('worker'),
-      minThreads: Math.min(options.threads, options.maxThreads),
+      // More threads than cores start on demand: starting 100 eagerly takes a minute on 2 cores.
+      minThreads: Math.min(options.threads, options.maxThreads, availableParallelism()),
       maxThreads: options.maxThreads,
       idleTimeout: 30_000,
       concurrentTasksPerWorker: 1,
@@ -53,6 +55,9 @@ export class ThreadExecutor {
       resourceLimits: options.maxOldGenerationSizeMb ? { maxOldGenerationSizeMb: options.maxOldGenerationSizeMb } : undefined,
       recordTiming: false,
     });
+    // A thread that dies outside a task (e.g. an error thrown from a timer) must not take the
+    // runner down; a task it was running fails through its own promise.
+    this.pool.on('error', (err: Error) => process.emitWarning(`a worker thread failed: ${err?.message ?? String(err)}`));
     this.channel = new BroadcastChannel(this.channelName);
     this.pool.on('message', (env: Record<string, unknown>) => {
       const id = env?.[ENVELOPE];

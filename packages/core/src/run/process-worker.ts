@@ -2,12 +2,14 @@
  * Child-process entry for tasks with `isolation: process`: one task per process, e.g. for native
  * libraries that cannot be loaded twice in one process. Exits when the runner goes away.
  */
+import { ignoreCommitEchoes } from './commit-echo.js';
 import { executeTask } from './execute.js';
 import type { MainMessage, TaskPayload, WorkerMessage } from './protocol.js';
 
 type FromRunner = { type: 'run'; payload: TaskPayload } | MainMessage;
 
 process.on('disconnect', () => process.exit(0));
+ignoreCommitEchoes();
 
 const handlers: ((m: MainMessage) => void)[] = [];
 process.on('message', (m: FromRunner) => {

@@ -1,4 +1,4 @@
-import { EventEmitter } from 'eventemitter3';
+import type { EventEmitter } from 'eventemitter3';
 import { randomBytes } from 'node:crypto';
 import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -9,18 +9,25 @@ import { validateSchema } from '../config/validate.js';
 import {
   childTaskInvalid,
   isRunnerError,
+  leaseLost,
   pluginFailed,
+  quietCommitError,
   serializeError,
   storeUnwritable,
   taskAborted,
   taskCrashed,
+  taskNotFound,
   taskTimeout,
   type SerializedError,
 } from '../errors.js';
 import type { RunnerEvents, TaskStartEvent } from '../events.js';
+import type { RunnerError } from '../errors.js';
 import { loadPluginModule, majorOf, resolvePluginEntry, type LoadedPlugin } from '../plugin/load.js';
 import type { ChildTaskSpec, UpstreamTask } from '../plugin/types.js';
-import { ownerAlive, RunStore, type Retention, type TaskOutcome } from '../store/lmdb-store.js';
+import { RunStore, type Retention, type TaskOutcome } from '../store/lmdb-store.js';
+import { environmentFault } from './environment-fault.js';
+import { LeaseObserver } from './liveness.js';
+import { SafeEmitter } from './safe-emitter.js';
 import { emptyCounts, type OwnerRecord, type OwnerRef, type StateCounts, type TaskProgress, type TaskRecord, type TaskState } from '../store/types.js';
 import { HOST, procStartTime } from '../util/proc.js';
 import { recoverEventLog } from './event-log-recover.js';
@@ -125,7 +132,7 @@ const PREFETCH_BELOW_MS = 25;
  * ```
  */
 export class Runner {
-  readonly events = new EventEmitter<RunnerEvents>();
+  readonly events: EventEmitter<RunnerEvents> = new SafeEmitter<RunnerEvents>();
   readonly spec: ResolvedJobSpec;
   readonly owner: OwnerRef;
   private readonly options: RunnerOptions;
@@ -156,6 +163,13 @@ export class Runner {
   private started = 0;
   private retention: Retention;
   private settling = 0;
+  private readonly leases = new LeaseObserver();
+  /** Set once this runner may no longer write to the store (see abandon()). */
+  private abandoned = false;
+
+  private get maxBackoffMs(): number {
+    return Math.max(0, ...this.spec.stages.map((s) => s.retries.backoff.maxMs));
+  }
 
   constructor(spec: ResolvedJobSpec, options: RunnerOptions = {}) {
     this.spec = spec;
@@ -217,6 +231,17 @@ export class Runner {
   private async open(): Promise<string[]> {
     const notes: string[] = [];
     this.store = RunStore.open(this.spec.runDir);
+    if (this.store.files?.lockWasMissing) {
+      const live = this.store.listOwners().filter((o) => !this.isStale(o, o));
+      if (live.length > 0) {
+        await this.store.close().catch(() => {});
+        const o = live[0]!;
+        throw leaseLost(
+          `the store's lock file was missing although runner pid ${o.pid} on ${o.host} is working on ${this.spec.name}: it was deleted while that runner ran, so this runner cannot share the run safely`,
+          `That runner notices within lease.heartbeatMs and stops. Start again once it has stopped; nothing committed is lost.`,
+        );
+      }
+    }
     try {
       await this.store.initMeta(this.spec.name, this.spec.source.specPath);
       const me: OwnerRecord = {
@@ -241,6 +266,12 @@ export class Runner {
       notes.push(...quarantineNotes(reset));
       this.plan = planRun(this.spec);
       if (this.options.plan) this.plan = this.options.plan(this.plan);
+      for (const pattern of this.options.only ?? []) {
+        const m = idMatcher(pattern);
+        if (!this.plan.tasks.some((t) => m(t.id))) {
+          throw taskNotFound(pattern, `--only ${pattern} matches none of the ${this.plan.tasks.length} planned tasks (ids look like ${this.plan.tasks[0]?.id ?? 'stage/key=value/cycle=1'}); nothing was run. List them with \`runner tasks ${this.spec.source.specPath}\`.`);
+        }
+      }
       const meta = this.store.getMeta();
       if (meta?.planDigest !== this.plan.digest) {
         const sync = await this.store.syncPlan(this.plan.tasks, this.plan.dependents);
@@ -265,20 +296,29 @@ export class Runner {
 
   private buildGraph(): void {
     const matchers = (this.options.only ?? []).map(idMatcher);
-    const states = new Map(this.store.stateEntries());
     for (const t of this.plan.tasks) {
-      const e = states.get(t.id);
       this.nodes.set(t.id, {
         t,
-        state: e?.[0] ?? 'pending',
+        state: 'pending',
         waiting: 0,
-        retryAt: e?.[1] || undefined,
+        retryAt: undefined,
         queued: false,
         selected: false,
         eligible: matchers.length === 0 || matchers.some((m) => m(t.id)),
       });
     }
-    for (const n of this.nodes.values()) n.waiting = n.t.needs.filter((id) => this.nodes.get(id)?.state !== 'completed').length;
+    // Straight from the compact index into the nodes: no intermediate map of 100k entries.
+    for (const [id, e] of this.store.stateEntries()) {
+      const n = this.nodes.get(id);
+      if (!n) continue;
+      n.state = e[0];
+      n.retryAt = e[1] || undefined;
+    }
+    for (const n of this.nodes.values()) {
+      let waiting = 0;
+      for (const id of n.t.needs) if (this.nodes.get(id)?.state !== 'completed') waiting++;
+      n.waiting = waiting;
+    }
     const maxStage = Math.max(0, ...this.spec.stages.map((s) => s.index));
     this.ready = Array.from({ length: maxStage + 1 }, () => []);
     // Interrupted tasks with checkpoints go first within their stage: their work is half done.
@@ -295,13 +335,21 @@ export class Runner {
 
   private isStale(o: OwnerRef, rec?: OwnerRecord): boolean {
     if (o.id === this.owner.id) return false;
-    return !rec || !ownerAlive(rec);
+    return !rec || !this.leases.alive(rec);
+  }
+
+  /** When a pending task may start: its stored retry time, but never further off than its backoff allows (a wall clock jumped back). */
+  private dueAt(n: Node): number | undefined {
+    if (n.retryAt === undefined) return undefined;
+    const cap = Date.now() + n.t.stageDef.retries.backoff.maxMs;
+    return Math.min(n.retryAt, cap);
   }
 
   // ------------------------------------------------------------------ scheduling
 
   private enqueueIfReady(n: Node): void {
     if (n.state !== 'pending' || n.waiting > 0 || n.queued || n.selected || !n.eligible || this.stopping) return;
+    n.retryAt = this.dueAt(n);
     if (n.retryAt !== undefined && n.retryAt > Date.now()) {
       this.delayed.add(n);
       this.armDelayTimer();
@@ -401,6 +449,8 @@ export class Runner {
       const claimed = await this.store.claim(
         picks.map((p) => p.node?.t.id ?? p.child!.id),
         this.owner,
+        Date.now(),
+        this.maxBackoffMs,
       );
       const byId = new Map(claimed.map((r) => [r.id, r]));
       for (const p of picks) {
@@ -716,10 +766,11 @@ export class Runner {
     let o: TaskOutcome;
     if (outcome.ok) {
       o = { state: 'completed', result: outcome.result, runMs };
-    } else if (environmentFull(outcome.error)) {
-      // Not the task's fault: stop the run, keep the task pending, continue once space is freed.
+    } else if (environmentFault(outcome.error, this.spec.runDir)) {
+      // Not the task's fault: stop the run, keep the task pending, continue once the cause is fixed.
       o = { state: 'pending', runMs, note: `stopped: ${outcome.error.message}; resumes from its last checkpoint` };
-      this.onStoreError(Object.assign(new Error(outcome.error.message), { code: environmentFull(outcome.error) }));
+      const code = environmentFault(outcome.error, this.spec.runDir);
+      this.onStoreError(code === 'RUNNER_STORE_UNWRITABLE' ? wrapCause(outcome.error) : Object.assign(new Error(outcome.error.message), { code }));
     } else if (a.cancelKind === 'interrupt') {
       o = { state: 'pending', runMs, note: `${a.cancelReason}; resumes from its last checkpoint` };
     } else if (a.cancelKind === 'cancel') {
@@ -732,6 +783,12 @@ export class Runner {
             ? serializeError(taskCrashed(a.id, a.stage?.id ?? rec.stage, outcome.exited, rec.suspect?.deaths ?? 0, wrapCause(outcome.error)))
             : serializeError(pluginFailed(a.plugin.name, a.id, wrapCause(outcome.error), outcome.error.retryable !== false));
       o = this.failureOutcome(a, error, runMs);
+    }
+    if (this.abandoned) {
+      this.afterSettle(a, undefined, o, runMs);
+      this.settling--;
+      this.kick();
+      return;
     }
     try {
       const res = await this.store.finish(a.id, this.owner.id, o, this.retention, a.record.progress);
@@ -887,8 +944,12 @@ export class Runner {
 
   /** Heartbeat: renew the lease, pick up cancel requests and other runners' changes. */
   private async tick(): Promise<void> {
+    if (this.fatal) return;
     try {
-      await this.store.heartbeat(this.owner.id);
+      this.store.checkFiles();
+      if (!(await this.store.heartbeat(this.owner.id))) {
+        throw leaseLost(`this runner (pid ${process.pid} on ${this.owner.host}) was taken for dead by another runner, which removed its registration and took over its tasks; stopping at once`);
+      }
       this.store.refresh();
       for (const a of this.active.values()) {
         if (a.cancelKind) continue;
@@ -922,7 +983,7 @@ export class Runner {
   }
 
   private async flushProgress(): Promise<void> {
-    if (this.progress.size === 0) return;
+    if (this.progress.size === 0 || this.abandoned) return;
     const batch = new Map(this.progress);
     this.progress.clear();
     try {
@@ -932,12 +993,42 @@ export class Runner {
     }
   }
 
+  /** Stops the run because of an error outside any task (e.g. a process-level unhandled rejection). */
+  fail(err: unknown): void {
+    this.onStoreError(err);
+  }
+
   private onStoreError(err: unknown): void {
+    quietCommitError(err);
     if (this.fatal) return;
     const e = isRunnerError(err) ? err : storeUnwritable(this.spec.runDir, err);
+    if (e.code === 'RUNNER_LEASE_LOST' || e.code === 'RUNNER_STORE_GONE') return this.abandon(e);
     this.fatal = serializeError(e);
     this.log('error', `${this.fatal.message}. Stopping; nothing committed is lost.`);
     this.interrupt('store error');
+  }
+
+  /**
+   * This runner may no longer write: another runner owns its tasks now, or the store it opened is
+   * gone. Stop claiming and stop running tasks hard (a cancellation checkpoint would be refused).
+   */
+  private abandon(e: RunnerError): void {
+    this.fatal = serializeError(e);
+    this.abandoned = true;
+    this.log('error', `${e.message}. ${e.hint ?? ''}`.trim());
+    this.stopping = true;
+    this.stopReason = e.code;
+    for (const b of this.ready) b.length = 0;
+    this.delayed.clear();
+    for (const c of this.childQueue.splice(0)) this.replyChild(c, { ok: false, error: this.fatal });
+    for (const a of this.active.values()) {
+      if (a.settled) continue;
+      a.cancelKind = 'interrupt';
+      a.cancelReason = e.message;
+      a.killed = true;
+      a.handle?.kill();
+    }
+    this.checkDone();
   }
 
   private checkDone(): void {
@@ -986,7 +1077,7 @@ export class Runner {
       error: this.fatal,
     };
     this.events.emit('run:end', { name: this.spec.name, counts, blocked, durationMs: summary.durationMs, exitCode, interrupted });
-    await this.store.removeOwner(this.owner.id).catch(() => {});
+    if (!this.abandoned) await this.store.removeOwner(this.owner.id).catch(() => {});
     await this.store.close();
     return summary;
   }
@@ -1053,21 +1144,6 @@ function recoverEventLogSafely(runDir: string, store: RunStore): number {
     // The log is a convenience; the store is the source of truth.
     return 0;
   }
-}
-
-const FULL = ['ENOSPC', 'EDQUOT', 'EROFS', 'EFBIG'];
-
-/**
- * Out of disk space or quota, a file-size limit, or a read-only filesystem: the run cannot go on,
- * whatever the task. Returns the errno code found in the error or its causes.
- */
-function environmentFull(e: SerializedError): string | undefined {
-  for (let x: SerializedError | undefined = e; x; x = x.cause) {
-    if (x.code && FULL.includes(x.code)) return x.code;
-    const m = /\b(ENOSPC|EDQUOT|EROFS|EFBIG)\b/.exec(x.message);
-    if (m) return m[1];
-  }
-  return undefined;
 }
 
 function wrapCause(e: SerializedError): Error {

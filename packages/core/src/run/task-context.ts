@@ -3,7 +3,8 @@ import { mkdirSync } from 'node:fs';
 import { readFile, rm } from 'node:fs/promises';
 import { join, normalize, relative, sep } from 'node:path';
 import type { Database, Key } from 'lmdb';
-import { artifactMissing, checkpointCorrupt, RunnerError, taskAborted, usage } from '../errors.js';
+import { bigIntPath, jsonReplacer } from './plain-data.js';
+import { artifactMissing, checkpointCorrupt, errnoCode, RunnerError, storeUnwritable, taskAborted, usage } from '../errors.js';
 import { majorOf } from '../plugin/load.js';
 import type {
   ArtifactRef,
@@ -80,13 +81,20 @@ export function createCheckpointApi(store: RunStore, t: CheckpointTarget, hooks:
         pluginVersion: t.pluginVersion,
         metrics: options.metrics,
       };
-      if (payload.byteLength > t.inlineMaxBytes) {
-        rec.file = checkpointFileFor(t.taskId, seq, t.attempt, type);
-        await writeFileAtomic(join(t.runDir, rec.file), payload);
-      } else {
-        rec.payload = payload;
+      let saved: { removedFiles: string[]; stale: boolean };
+      try {
+        if (payload.byteLength > t.inlineMaxBytes) {
+          rec.file = checkpointFileFor(t.taskId, seq, t.attempt, type);
+          await writeFileAtomic(join(t.runDir, rec.file), payload);
+        } else {
+          rec.payload = payload;
+        }
+        saved = await store.saveCheckpoint(rec, t.keep, t.ownerId);
+      } catch (err) {
+        // The run's disk, not the plugin: the runner stops the run and keeps the task pending.
+        throw isDiskError(err) ? storeUnwritable(t.runDir, err) : err;
       }
-      const { removedFiles, stale } = await store.saveCheckpoint(rec, t.keep, t.ownerId);
+      const { removedFiles, stale } = saved;
       await Promise.all(removedFiles.map((f) => rm(join(t.runDir, f), { force: true })));
       if (stale) throw taskAborted(t.taskId, 'this runner no longer owns the task (it was reset or taken over); the checkpoint was discarded');
       const info = infoOf(rec);
@@ -199,8 +207,9 @@ export function createTaskContext(payload: TaskPayload, store: RunStore, channel
     pendingProgress = undefined;
     lastProgressAt = Date.now();
   };
+  // Logs never fail a task: a BigInt in log data is written as its decimal string.
   const log = (level: 'debug' | 'info' | 'warn' | 'error') => (message: string, data?: unknown) =>
-    channel.post({ type: 'log', level, message: String(message), data: data === undefined ? undefined : toPlain(data) });
+    channel.post({ type: 'log', level, message: String(message), data: data === undefined ? undefined : bigIntPath(data, '') !== undefined ? JSON.parse(JSON.stringify(data, jsonReplacer)) : toPlain(data) });
   const logger: Logger = { debug: log('debug'), info: log('info'), warn: log('warn'), error: log('error') };
 
   let nextReq = 0;
@@ -235,17 +244,26 @@ export function createTaskContext(payload: TaskPayload, store: RunStore, channel
     checkpoint,
     log: logger,
     progress(update: ProgressUpdate) {
+      for (const [k, v] of Object.entries(update?.metrics ?? {})) {
+        if (typeof v !== 'number') throw usage(`ctx.progress(): metrics.${k} must be a number (got ${typeof v === 'bigint' ? `the BigInt ${v}n` : typeof v})`, 'Metrics are plotted and stored as JSON numbers; convert with Number().');
+      }
       pendingProgress = { ...pendingProgress, ...update };
       const due = lastProgressAt + payload.progressIntervalMs - Date.now();
       if (due <= 0) sendProgress();
       else timer ??= setTimeout(sendProgress, due);
     },
     emit(name: string, data?: unknown) {
+      const big = bigIntPath(data, 'data');
+      if (big) throw usage(`ctx.emit('${String(name)}', data): ${big} is a BigInt`, 'Events are written to events.jsonl as JSON, which has no BigInt: convert it with Number() or String().');
       channel.post({ type: 'event', name: String(name), data: data === undefined ? undefined : toPlain(data) });
     },
     get artifactDir() {
       if (!artifactDirMade) {
-        mkdirSync(payload.artifactDir, { recursive: true });
+        try {
+          mkdirSync(payload.artifactDir, { recursive: true });
+        } catch (err) {
+          throw isDiskError(err) ? storeUnwritable(payload.runDir, err) : err;
+        }
         artifactDirMade = true;
       }
       return payload.artifactDir;
@@ -320,6 +338,11 @@ function toPlain(v: unknown): unknown {
   try {
     return structuredClone(v);
   } catch {
-    return JSON.parse(JSON.stringify(v, (_k, x) => (typeof x === 'bigint' ? x.toString() : x)));
+    return JSON.parse(JSON.stringify(v, jsonReplacer));
   }
+}
+
+/** A system error (errno) or a failed LMDB commit, as opposed to a bug or a refused write. */
+function isDiskError(err: unknown): boolean {
+  return errnoCode(err) !== undefined || (err as { commitError?: unknown })?.commitError !== undefined;
 }

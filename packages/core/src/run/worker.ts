@@ -5,8 +5,11 @@
  * MessageChannel per task, which dominated the cost of short tasks.
  */
 import { BroadcastChannel, parentPort } from 'node:worker_threads';
+import { ignoreCommitEchoes } from './commit-echo.js';
 import { executeTask } from './execute.js';
 import { ENVELOPE, type MainMessage, type TaskPayload } from './protocol.js';
+
+ignoreCommitEchoes();
 
 const channels = new Map<string, BroadcastChannel>();
 const handlers = new Map<string, (m: MainMessage) => void>();

@@ -1,8 +1,10 @@
 import { open, type Database, type DatabaseOptions, type RootDatabase } from 'lmdb';
 import { mkdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
-import { storeUnwritable } from '../errors.js';
+import { leaseLost, storeCorrupt, storeUnwritable } from '../errors.js';
 import { judgeDeath, type DeathCause, type HeldTask } from '../run/crash-rule.js';
+import { StoreFiles } from './file-identity.js';
+import { checkStoreFile, stateEntryProblem, taskRecordProblem } from './integrity.js';
 import { bootId, HOST, pidAlive } from '../util/proc.js';
 import type { SerializedError } from '../errors.js';
 import {
@@ -21,6 +23,7 @@ import {
 
 export const STORE_FILE = 'store.mdb';
 const FORMAT_VERSION = 1;
+const MAX_READERS = 1024;
 const MAX_NOTES = 10;
 const STRUCTURES = Symbol.for('structures');
 /** msgpackr's default corrupts typed arrays; `moreTypes` round-trips them (and Maps, Sets). */
@@ -82,9 +85,12 @@ export class RunStore {
   readonly events: Database<StoredEvent, number>;
   readonly owners: Database<OwnerRecord, string>;
   readonly meta: Database<unknown, string>;
+  /** The store and lock files' identity at open (undefined when opened read-only). */
+  readonly files?: StoreFiles;
 
-  private constructor(dir: string, env: RootDatabase) {
+  private constructor(dir: string, env: RootDatabase, files?: StoreFiles) {
     this.dir = dir;
+    this.files = files;
     this.path = join(dir, STORE_FILE);
     this.env = env;
     this.tasks = env.openDB(dbOptions('tasks', { sharedStructuresKey: STRUCTURES }));
@@ -97,18 +103,29 @@ export class RunStore {
 
   /** Opens (creating if needed) the store in `dir`. Errors name the directory and what to do. */
   static open(dir: string, options: { readOnly?: boolean } = {}): RunStore {
+    checkStoreFile(dir, STORE_FILE);
     try {
       if (!options.readOnly) mkdirSync(dir, { recursive: true });
+      const files = options.readOnly ? undefined : StoreFiles.before(dir, STORE_FILE);
       const env = open({
         path: join(dir, STORE_FILE),
         noSubdir: true,
         maxDbs: 128,
+        // Every worker thread holds a reader slot; LMDB's default of 126 runs out at ~60 threads
+        // (the pool may start twice pool.threads), and lmdb's addon aborts the process then.
+        maxReaders: MAX_READERS,
         readOnly: options.readOnly ?? false,
       });
-      return new RunStore(dir, env);
+      return new RunStore(dir, env, files?.opened());
     } catch (err) {
       throw storeUnwritable(dir, err);
     }
+  }
+
+  /** Throws when the store or its lock file was deleted or replaced since this handle opened it. */
+  checkFiles(): void {
+    const err = this.files?.check();
+    if (err) throw err;
   }
 
   async close(): Promise<void> {
@@ -129,7 +146,23 @@ export class RunStore {
 
   /** Every task's state from the compact index (no full records decoded). */
   *stateEntries(): Iterable<[string, TaskStateEntry]> {
-    for (const { key, value } of this.states.getRange()) yield [key, value];
+    for (const { key, value } of this.states.getRange()) {
+      const bad = stateEntryProblem(key, value);
+      if (bad) throw storeCorrupt(this.dir, bad);
+      yield [key, value];
+    }
+  }
+
+  /** A decoded task record, checked: a damaged one is named instead of shown as real. */
+  private checked(key: string, value: unknown): TaskRecord {
+    const bad = taskRecordProblem(key, value);
+    if (bad) throw storeCorrupt(this.dir, bad);
+    return value as TaskRecord;
+  }
+
+  /** Every task record with its key, checked, in id order. */
+  *taskEntries(): Iterable<TaskRecord> {
+    for (const { key, value } of this.tasks.getRange()) yield this.checked(key, value);
   }
 
   /** Builds the state index of a store written before it existed. */
@@ -258,12 +291,13 @@ export class RunStore {
   // ---------------------------------------------------------------- tasks
 
   getTask(id: string): TaskRecord | undefined {
-    return this.tasks.get(id);
+    const v = this.tasks.get(id);
+    return v === undefined ? undefined : this.checked(id, v);
   }
 
   /** Every task record, in id order. */
   allTasks(): TaskRecord[] {
-    return [...this.tasks.getRange()].map((e) => e.value);
+    return [...this.taskEntries()];
   }
 
   /** Task records whose id starts with `prefix`. */
@@ -397,12 +431,17 @@ export class RunStore {
    * Moves tasks from pending to running for `owner`, atomically. Returns the records claimed;
    * tasks that are no longer pending (another runner took them) or are backing off are skipped.
    */
-  async claim(ids: string[], owner: OwnerRef, now = Date.now()): Promise<TaskRecord[]> {
+  async claim(ids: string[], owner: OwnerRef, now = Date.now(), maxDelayMs = Infinity): Promise<TaskRecord[]> {
+    this.checkFiles();
     return this.tasks.transaction(() => {
+      // A runner taken for dead (its record removed by another runner) must not take new work.
+      if (!this.owners.get(owner.id)) throw leaseLost(`runner ${owner.id} is no longer registered in the run (another runner took it for dead and removed it); it may not claim tasks`);
       const out: TaskRecord[] = [];
       for (const id of ids) {
         const rec = this.tasks.get(id);
-        if (!rec || rec.state !== 'pending' || (rec.retryAt !== undefined && rec.retryAt > now)) continue;
+        // A retry time further off than the longest backoff can only come from a wall clock
+        // that jumped back since it was set: it counts as due, or the retry would wait for hours.
+        if (!rec || rec.state !== 'pending' || (rec.retryAt !== undefined && rec.retryAt > now && rec.retryAt - now <= maxDelayMs)) continue;
         const next: TaskRecord = {
           ...rec,
           state: 'running',
@@ -651,49 +690,52 @@ export class RunStore {
     });
   }
 
-  /** Clears progress of the given tasks: back to pending, no result, no checkpoints. */
-  async reset(ids: string[]): Promise<{ count: number; files: string[] }> {
-    const files: string[] = [];
-    let count = 0;
-    for (let i = 0; i < ids.length; i += 2000) {
-      const chunk = ids.slice(i, i + 2000);
-      await this.tasks.transaction(() => {
-        const now = Date.now();
-        for (const id of chunk) {
-          const rec = this.tasks.get(id);
-          if (!rec) continue;
-          files.push(...this.pruneTaskCheckpoints(id, 0));
-          this.putTask({
-            ...rec,
-            state: 'pending',
-            attempts: 0,
-            failures: 0,
-            retriesUsed: 0,
-            owner: undefined,
-            retryAt: undefined,
-            cancelRequested: undefined,
-            progress: undefined,
-            result: undefined,
-            error: undefined,
-            lastCheckpoint: undefined,
-            runMs: 0,
-            startedAt: undefined,
-            endedAt: undefined,
-            notes: pushNote([], 'reset by `runner reset`'),
-            updatedAt: now,
-          });
-          count++;
-        }
-        this.appendEvent({ type: 'run:reset', owner: 'cli', data: { tasks: chunk.length } });
-      });
-    }
-    return { count, files };
+  /**
+   * Clears progress of the given tasks: back to pending, no result, no checkpoints. One
+   * transaction: a kill leaves all of them reset or none. `refuse` runs inside it, under the
+   * write lock, and may throw to abort (e.g. a runner has started meanwhile).
+   */
+  async reset(ids: string[], refuse?: (owners: OwnerRecord[]) => void): Promise<{ count: number; files: string[] }> {
+    return this.tasks.transaction(() => {
+      refuse?.([...this.owners.getRange()].map((e) => e.value));
+      const files: string[] = [];
+      let count = 0;
+      const now = Date.now();
+      for (const id of ids) {
+        const rec = this.tasks.get(id);
+        if (!rec) continue;
+        files.push(...this.pruneTaskCheckpoints(id, 0));
+        const base = taskRecordProblem(id, rec) ? ({ id, stage: id.split('/')[0] ?? id, plugin: '', cell: {}, cycle: 1, needs: [], fingerprint: '', targets: '', pluginVersion: '', checkpointSeq: 0, createdAt: now } as unknown as TaskRecord) : rec;
+        this.putTask({
+          ...base,
+          state: 'pending',
+          attempts: 0,
+          failures: 0,
+          retriesUsed: 0,
+          owner: undefined,
+          retryAt: undefined,
+          cancelRequested: undefined,
+          progress: undefined,
+          result: undefined,
+          error: undefined,
+          lastCheckpoint: undefined,
+          runMs: 0,
+          startedAt: undefined,
+          endedAt: undefined,
+          notes: pushNote([], 'reset by `runner reset`'),
+          updatedAt: now,
+        });
+        count++;
+      }
+      this.appendEvent({ type: 'run:reset', owner: 'cli', data: { tasks: count } });
+      return { count, files };
+    });
   }
 
   /** Deletes child tasks of the given parents (used by reset). */
   childIds(parentIds: Set<string>): string[] {
     const out: string[] = [];
-    for (const { key, value } of this.tasks.getRange()) if (value.parent && parentIds.has(value.parent)) out.push(key);
+    for (const { key, value } of this.tasks.getRange()) if ((value as Partial<TaskRecord> | undefined)?.parent && parentIds.has(value.parent!)) out.push(key);
     return out;
   }
 

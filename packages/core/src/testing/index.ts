@@ -132,6 +132,8 @@ export async function runPlugin<O extends object, R>(
       await store.resume([id]);
     }
     const owner: OwnerRef = { id: `${TEST_OWNER_PREFIX}${process.pid}:${Date.now()}:${Math.random()}`, pid: process.pid, host: 'test' };
+    // Registered so that claim() accepts it; a lease of 0 leaves it stale for any real runner.
+    await store.registerOwner({ ...owner, startedAt: Date.now(), heartbeatAt: Date.now(), leaseMs: 0, argv: [] });
     const [rec] = await store.claim([id], owner);
     if (!rec) throw new Error(`could not claim ${id} (state ${store.getTask(id)?.state})`);
     const last = store.listCheckpoints(id)[0];

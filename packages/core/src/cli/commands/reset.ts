@@ -4,6 +4,7 @@ import type { CommandModule } from 'yargs';
 import { runLocked, usage } from '../../errors.js';
 import { confirm } from '../confirm.js';
 import { c } from '../format.js';
+import { ownerAlive } from '../../store/lmdb-store.js';
 import { liveOwners, loadSpec, openStore, print, printJson, viewRun, withJson, withSpec, type SpecArgs } from '../shared.js';
 
 interface ResetArgs extends SpecArgs {
@@ -34,7 +35,7 @@ export const resetCommand: CommandModule<object, ResetArgs> = {
         const o = live[0]!;
         throw runLocked(`runner pid ${o.pid} on ${o.host} is working on ${spec.name}`, 'Stop it first (Ctrl+C, or kill the pid), then reset.');
       }
-      const view = viewRun(spec, store);
+      const view = viewRun(spec, store, { skipDamaged: true });
       const known = spec.stages.map((s) => s.id);
       for (const s of args.stage ?? []) if (!known.includes(s)) throw usage(`--stage ${s}: no such stage`, `Stages: ${known.join(', ')}.`);
       let ids: string[];
@@ -54,7 +55,11 @@ export const resetCommand: CommandModule<object, ResetArgs> = {
         backupDir = join(spec.runDir, 'backups', new Date().toISOString().replace(/[:.]/g, '-'));
         await store.backup(backupDir);
       }
-      const { count, files } = await store.reset(ids);
+      // Checked again under the write lock: a runner may have started while the prompt waited.
+      const { count, files } = await store.reset(ids, (owners) => {
+        const o = owners.find((x) => ownerAlive(x));
+        if (o) throw runLocked(`runner pid ${o.pid} on ${o.host} started working on ${spec.name} meanwhile; nothing was reset`, 'Stop it first (Ctrl+C, or kill the pid), then reset.');
+      });
       for (const f of files) {
         if (backupDir) {
           const target = join(backupDir, f);

@@ -60,8 +60,12 @@ export const startCommand: CommandModule<object, StartArgs> = {
         process.exit(130);
       }
     };
+    // Anything that escapes (a store write's rejection nobody awaited) stops the run cleanly with
+    // its summary instead of killing the process mid-write.
+    const onUnhandled = (reason: unknown) => runner.fail(reason);
     process.on('SIGINT', onSignal);
     process.on('SIGTERM', onSignal);
+    process.on('unhandledRejection', onUnhandled);
     try {
       const summary = await runner.run();
       await sharded.close();
@@ -70,6 +74,7 @@ export const startCommand: CommandModule<object, StartArgs> = {
     } finally {
       process.off('SIGINT', onSignal);
       process.off('SIGTERM', onSignal);
+      process.off('unhandledRejection', onUnhandled);
       await log.close();
     }
   },

@@ -13,11 +13,15 @@ interface StatusArgs extends SpecArgs {
   snapshotDir?: string;
 }
 
+/** Completed tasks per stage whose run time feeds the ETA (status reads no more records). */
+const ETA_SAMPLE = 200;
+
 /** The machine-readable status; its shape is stable (see docs/cli.md). */
 export function statusJson(view: RunView) {
   const counts = emptyCounts();
   for (const t of view.tasks) counts[t.state]++;
-  const blocked = blockedIds(view).length;
+  const blockedSet = new Set(blockedIds(view));
+  const blocked = blockedSet.size;
   const stages: Record<string, Record<string, number>> = {};
   for (const s of view.spec.stages) stages[s.id] = { total: 0, ...emptyCounts() };
   for (const t of view.tasks) {
@@ -30,7 +34,7 @@ export function statusJson(view: RunView) {
   return {
     name: view.spec.name,
     runDir: view.spec.runDir,
-    eta: estimate(view, new Set(blockedIds(view))),
+    eta: estimate(view, blockedSet),
     spec: view.spec.source.specPath,
     started: !!view.store,
     runners: view.owners.map((o) => ({ id: o.id, pid: o.pid, host: o.host, startedAt: new Date(o.startedAt).toISOString(), heartbeatAt: new Date(o.heartbeatAt).toISOString() })),
@@ -53,6 +57,7 @@ function estimate(view: RunView, blocked: Set<string>): { seconds: number; threa
   const now = Date.now();
   for (const t of view.tasks) {
     let ms: number | undefined;
+    // A light view holds full records of a sample of completed tasks; placeholders have runMs 0.
     if (t.state === 'completed' && t.runMs > 0) ms = t.runMs;
     else if (t.state === 'running' && t.startedAt && fractionOf(t) > 0.05) ms = (now - t.startedAt) / fractionOf(t);
     if (ms === undefined) continue;
@@ -111,18 +116,29 @@ function overallFraction(tasks: TaskRecord[]): number {
 
 /** Pending tasks that need something failed or cancelled (directly or further up). */
 export function blockedIds(view: RunView): string[] {
-  const state = new Map(view.tasks.map((t) => [t.id, t.state]));
+  // Most runs have no pending task with needs: skip indexing 100k states for nothing.
+  if (!view.tasks.some((t) => t.state === 'pending' && t.needs.length > 0)) return [];
+  const state = new Map<string, string>();
+  for (const t of view.tasks) state.set(t.id, t.state);
   const memo = new Map<string, boolean>();
   const blocked = (id: string): boolean => {
     const m = memo.get(id);
     if (m !== undefined) return m;
     memo.set(id, false);
-    const t = view.plan.byId.get(id)!;
-    const b = t.needs.some((n) => state.get(n) === 'failed' || state.get(n) === 'cancelled' || (state.get(n) === 'pending' && blocked(n)));
+    let b = false;
+    for (const n of view.plan.byId.get(id)!.needs) {
+      const s = state.get(n);
+      if (s === 'failed' || s === 'cancelled' || (s === 'pending' && blocked(n))) {
+        b = true;
+        break;
+      }
+    }
     memo.set(id, b);
     return b;
   };
-  return view.tasks.filter((t) => t.state === 'pending' && blocked(t.id)).map((t) => t.id);
+  const out: string[] = [];
+  for (const t of view.tasks) if (t.state === 'pending' && t.needs.length > 0 && blocked(t.id)) out.push(t.id);
+  return out;
 }
 
 function render(view: RunView): void {
@@ -214,9 +230,9 @@ export const statusCommand: CommandModule<object, StatusArgs> = {
         await new Promise((r) => setTimeout(r, (args.interval ?? 2) * 1000));
         continue;
       }
-      const store = openStore(spec);
+      const store = openStore(spec, { readOnly: 'fallback' });
       try {
-        const view = viewRun(spec, store);
+        const view = viewRun(spec, store, { light: { sample: ETA_SAMPLE } });
         if (args.json) printJson(statusJson(view));
         else {
           if (args.watch) process.stdout.write('\x1b[2J\x1b[H');

@@ -27,15 +27,17 @@ export const tasksCommand: CommandModule<object, TasksArgs> = {
       .example("$0 tasks configs/demo.yaml 'work/*AAPL*' --json", '') as never,
   handler: async (args) => {
     const spec = await loadSpec(args);
-    const store = openStore(spec);
+    const store = openStore(spec, { readOnly: 'fallback' });
     try {
-      const view = viewRun(spec, store);
+      // Filter on the compact state index; decode full records only of the rows shown.
+      const view = viewRun(spec, store, { light: { sample: 0 } });
       const m = args.pattern ? idMatcher(args.pattern) : () => true;
       const children = args.children ? [...view.children].sort((a, b) => naturalCompare(a.id, b.id)) : [];
       const rows = [...view.tasks, ...children]
         .filter((t) => m(t.id))
         .filter((t) => !args.state || args.state.includes(t.state))
-        .filter((t) => !args.stage || args.stage.includes(t.stage));
+        .filter((t) => !args.stage || args.stage.includes(t.stage))
+        .map((t) => store?.getTask(t.id) ?? t);
       if (args.json) {
         printJson(rows.map(taskJson));
         return;
