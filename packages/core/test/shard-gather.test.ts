@@ -9,6 +9,8 @@ const task = (id: string, needs: string[] = []): PlannedTaskInput => ({ id, stag
 const owner = { id: 'host:a', pid: 1, host: 'host' };
 
 async function completedIn(s: RunStore, id: string, result: unknown) {
+  // claim() refuses a runner that is not registered.
+  await s.registerOwner({ ...owner, startedAt: Date.now(), heartbeatAt: Date.now(), leaseMs: 60_000, argv: [] });
   await s.claim([id], owner);
   await s.finish(id, owner.id, { state: 'completed', result, runMs: 1 });
   return s.getTask(id)!;
