@@ -1,8 +1,9 @@
 import { createRequire } from 'node:module';
 import { existsSync, statSync } from 'node:fs';
 import { dirname, isAbsolute, join, resolve } from 'node:path';
-import { fileURLToPath, pathToFileURL } from 'node:url';
-import { pluginInvalid, RunnerError } from '../errors.js';
+import { fileURLToPath } from 'node:url';
+import { pluginInvalid, pluginLoadFailed } from '../errors.js';
+import { importUserModule, moduleDefault } from './import-module.js';
 import { schemaProblem } from '../config/validate.js';
 import type { JSONSchema, PluginDefinition } from './types.js';
 
@@ -28,7 +29,7 @@ const cache = new Map<string, Promise<LoadedPlugin>>();
 
 /** Is `ref` a path (relative, absolute or file URL) rather than a name or package? */
 export function isPathRef(ref: string): boolean {
-  return ref.startsWith('.') || ref.startsWith('/') || ref.startsWith('file:') || isAbsolute(ref) || /\.(m?js|cjs|ts)$/.test(ref);
+  return ref.startsWith('.') || ref.startsWith('/') || ref.startsWith('file:') || isAbsolute(ref) || /\.(m?js|cjs|m?ts|cts|tsx)$/.test(ref);
 }
 
 /**
@@ -70,14 +71,11 @@ export function loadPluginModule(entry: string, source: LoadedPlugin['source']):
 async function importPlugin(entry: string, source: LoadedPlugin['source']): Promise<LoadedPlugin> {
   let mod: Record<string, unknown>;
   try {
-    mod = (await import(pathToFileURL(entry).href)) as Record<string, unknown>;
+    mod = await importUserModule(entry);
   } catch (err) {
-    throw new RunnerError('RUNNER_PLUGIN_INVALID', `plugin ${entry} failed to load: ${(err as Error).message}`, {
-      cause: err,
-      hint: 'Plugin modules must import without side effects; import heavy dependencies inside run().',
-    });
+    throw pluginLoadFailed(entry, err);
   }
-  const def = (mod.default ?? mod) as Partial<PluginDefinition>;
+  const def = moduleDefault(mod) as Partial<PluginDefinition>;
   return checkDefinition(def, entry, source);
 }
 

@@ -3,7 +3,7 @@ import { mkdirSync } from 'node:fs';
 import { readFile, rm } from 'node:fs/promises';
 import { join, normalize, relative, sep } from 'node:path';
 import type { Database, Key } from 'lmdb';
-import { artifactMissing, checkpointCorrupt, RunnerError, taskAborted, usage } from '../errors.js';
+import { artifactChanged, artifactMissing, checkpointCorrupt, checkpointUnencodable, taskAborted, usage } from '../errors.js';
 import { majorOf } from '../plugin/load.js';
 import type {
   ArtifactRef,
@@ -62,9 +62,7 @@ export function createCheckpointApi(store: RunStore, t: CheckpointTarget, hooks:
       try {
         payload = checkpointCodec.pack(state);
       } catch (err) {
-        throw new RunnerError('RUNNER_PLUGIN_FAILED', `checkpoint state of ${t.taskId} cannot be encoded: ${(err as Error).message}`, {
-          hint: 'Checkpoint state must be plain data: objects, arrays, numbers, strings, typed arrays, Buffers, Maps.',
-        });
+        throw checkpointUnencodable(t.taskId, err);
       }
       const type = options.type ?? 'periodic';
       const rec: CheckpointRecord = {
@@ -268,10 +266,7 @@ export function createTaskContext(payload: TaskPayload, store: RunStore, channel
         throw artifactMissing(join(payload.runDir, ref.path), info.id);
       }
       if (sha256(bytes) !== ref.sha256) {
-        throw new RunnerError('RUNNER_ARTIFACT_MISSING', `artifact ${ref.path} does not match its checksum`, {
-          hint: 'The file was changed after it was written. Rerun the task that produced it.',
-          taskId: info.id,
-        });
+        throw artifactChanged(ref.path, info.id);
       }
       return bytes;
     },
