@@ -4,6 +4,7 @@ import { TASK_STATES } from '../../store/types.js';
 import { c, formatAge, pct, stateColor, table } from '../format.js';
 import { loadSpec, openStore, print, printJson, viewRun, withJson, withSpec, type SpecArgs } from '../shared.js';
 import { taskJson } from './status.js';
+import { taskErrorLines } from '../task-error.js';
 
 interface TasksArgs extends SpecArgs {
   pattern?: string;
@@ -55,6 +56,10 @@ export const tasksCommand: CommandModule<object, TasksArgs> = {
           ['task', 'state', 'progress', 'last checkpoint', 'attempts', 'note'],
         ),
       );
+      // Asked about particular tasks: say why each failed one failed, and where.
+      const failed = args.pattern ? rows.filter((t) => t.state === 'failed' && t.error) : [];
+      for (const t of failed.slice(0, 5)) print(`\n${c.red('✗')} ${t.id}\n${taskErrorLines(t.error!).map((l) => `  ${l}`).join('\n')}`);
+      if (failed.length > 5) print(c.dim(`… and ${failed.length - 5} more failed; --json has every error`));
     } finally {
       await store?.close();
     }
