@@ -25,8 +25,6 @@ export {
 export { importUserModule, moduleDefault, isTypeScriptFile } from './plugin/import-module.js';
 export { BUILTIN_PLUGINS, type LoadedPlugin } from './plugin/load.js';
 export { writeFileAtomic, sha256 } from './util/fs.js';
-export { viewRun, openStore as openRunStore, matchTasks, type RunView } from './cli/shared.js';
-export * as format from './cli/format.js';
 export { ownerAlive } from './store/lmdb-store.js';
 export { createPluginDb as openPluginDb } from './run/task-context.js';
 export { HOST, pidAlive, procStartTime } from './util/proc.js';

@@ -3,6 +3,7 @@ import { mkdirSync } from 'node:fs';
 import { readFile, rm } from 'node:fs/promises';
 import { join, normalize, relative, sep } from 'node:path';
 import type { Database, Key } from 'lmdb';
+import { abortableSleep } from './sleep.js';
 import { artifactChanged, artifactMissing, checkpointCorrupt, checkpointUnencodable, taskAborted, usage } from '../errors.js';
 import { majorOf } from '../plugin/load.js';
 import type {
@@ -232,6 +233,7 @@ export function createTaskContext(payload: TaskPayload, store: RunStore, channel
     signal: controller.signal,
     checkpoint,
     log: logger,
+    sleep: (ms: number) => abortableSleep(ms, controller.signal),
     progress(update: ProgressUpdate) {
       pendingProgress = { ...pendingProgress, ...update };
       const due = lastProgressAt + payload.progressIntervalMs - Date.now();

@@ -23,10 +23,10 @@ interface StudyArgs {
   sort?: 'number' | 'value';
 }
 
-export const studyCommand: PluginCommand = {
+export const studyCommand: PluginCommand<StudyArgs> = {
   command: 'study <spec> [pattern]',
   describe: 'Show HPO studies: trials, best parameters, optimisation history; export trials as CSV/JSONL',
-  builder: (y: any) =>
+  builder: (y) =>
     y
       .positional('spec', { type: 'string', describe: 'Path to the YAML job spec', demandOption: true })
       .positional('pattern', { type: 'string', describe: "A task id pattern or a cell, e.g. 'symbol=AAPL/horizon=5' or 'hpo/*AAPL*cycle=2'" })
@@ -54,7 +54,8 @@ interface Found {
 
 async function showStudies(args: StudyArgs): Promise<void> {
   const core = await import('@runner/core');
-  const { format } = core;
+  const cli = await import('@runner/core/cli');
+  const { format } = cli;
   const spec = await core.loadJobSpec(args.spec, { set: args.set });
   const hpoStages = spec.stages.filter((s) => s.plugin.name === 'hpo');
   if (hpoStages.length === 0) {
@@ -66,11 +67,11 @@ async function showStudies(args: StudyArgs): Promise<void> {
     try {
       store = core.RunStore.open(spec.runDir, { readOnly: true });
     } catch {
-      store = core.openRunStore(spec);
+      store = cli.openRunStore(spec);
     }
   }
   try {
-    const view = core.viewRun(spec, store);
+    const view = cli.viewRun(spec, store);
     const tasks = view.tasks.filter((t) => hpoStages.some((s) => s.id === t.stage));
     let matched = tasks;
     if (args.pattern) {
@@ -109,7 +110,7 @@ async function showStudies(args: StudyArgs): Promise<void> {
   }
 }
 
-type Format = typeof import('@runner/core').format;
+type Format = typeof import('@runner/core/cli').format;
 
 function num(v: number | undefined): string {
   if (v === undefined || Number.isNaN(v)) return '-';
