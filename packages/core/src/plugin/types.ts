@@ -281,7 +281,9 @@ export interface PluginCommand<Args extends object = object> {
 }
 
 /** Dotted paths into an options type, e.g. `'epochs' | 'model' | 'model.units'` (four levels deep). */
-export type OptionPath<T, Depth extends unknown[] = []> = Depth['length'] extends 4
+export type OptionPath<T, Depth extends unknown[] = []> = [T] extends [never]
+  ? never
+  : Depth['length'] extends 4
   ? never
   : string extends keyof T
     ? string
@@ -336,6 +338,11 @@ type ObjectFromSchema<S> = S extends { properties: infer P }
 
 /** The options type a plugin's schema describes; see {@link definePlugin}. */
 export type OptionsOf<S> = JSONSchema extends S ? Record<string, unknown> : ObjectFromSchema<S>;
+
+/** Stands for options nobody named: `definePlugin<Options, Result, State>` names them. */
+export interface OptionsNotNamed {
+  'name the options type: definePlugin<Options, Result, State>({...}), or write the schema inline': never;
+}
 
 /** What `validate` returns: problems at option paths, relative to the stage's `options`. */
 export interface OptionsIssue {
@@ -398,12 +405,15 @@ export interface PluginDefinition<Options = Record<string, unknown>, Result = un
  *   `ctx.checkpoint.load()` and `save()` by `State`.
  *
  * Either way `resumeSafe` and `operational` accept only option paths of the options type.
+ * (The types need TypeScript 5.4 or later.)
  */
 export function definePlugin<const S extends JSONSchema, Result = unknown, State = unknown>(
-  plugin: PluginDefinition<OptionsOf<S>, Result, State> & { schema: S },
+  // Only `schema` decides S: a misspelt `resumeSafe` path must be reported there, not inferred from.
+  plugin: PluginDefinition<OptionsOf<NoInfer<S>>, Result, State> & { schema?: S },
 ): PluginDefinition<OptionsOf<S>, Result, State>;
-export function definePlugin<Options = Record<string, unknown>, Result = unknown, State = unknown>(
-  plugin: PluginDefinition<Options, Result, State>,
+// Options are named, never inferred: a definition the first form rejects is not retyped here.
+export function definePlugin<Options = OptionsNotNamed, Result = unknown, State = unknown>(
+  plugin: PluginDefinition<NoInfer<Options>, Result, State>,
 ): PluginDefinition<Options, Result, State>;
 export function definePlugin(plugin: PluginDefinition): PluginDefinition {
   return plugin;
