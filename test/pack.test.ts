@@ -71,7 +71,7 @@ describe('every package is publishable', () => {
       const text = files.get('package/package.json')!.toString();
       expect(text, name).not.toContain('workspace:');
       const m = JSON.parse(text) as { types: string; main: string; exports: Record<string, string | Record<string, string>>; peerDependencies?: Record<string, string> };
-      if (name !== '@runner/core') expect(m.peerDependencies?.['@runner/core'], name).toMatch(/^\^\d+\.\d+\.\d+/);
+      if (name !== '@runner/core') expect(m.peerDependencies?.['@runner/core'], name).toMatch(/^(\^|>=)\d+\.\d+\.\d+/);
       for (const f of ['README.md', 'LICENSE', m.main.replace(/^\.\//, ''), m.types.replace(/^\.\//, '')]) expect(files.has(`package/${f}`), `${name}: ${f}`).toBe(true);
       for (const [sub, target] of Object.entries(m.exports)) {
         for (const t of typeof target === 'string' ? [target] : Object.values(target)) expect(files.has(`package/${t.replace(/^\.\//, '')}`), `${name} exports ${sub}: ${t}`).toBe(true);

@@ -99,8 +99,9 @@ async function syntaxErrorLocation(err: unknown, file: string): Promise<Location
   if (loc && typeof loc.line === 'number') return { line: loc.line, col: (loc.column ?? 0) + 1, message: firstLine(message) };
   const m = new RegExp(`${escapeRegExp(file)}:(\\d+):(\\d+)`).exec(message);
   if (m && /ParseError|SyntaxError/.test(message)) return { line: Number(m[1]), col: Number(m[2]) + 1, message: firstLine(message.replace(/^Error:\s*/, '')) };
-  if (err.name !== 'SyntaxError') return undefined;
-  // Node's own SyntaxError for ES modules carries no position; babel's parser finds it.
+  // Node's own SyntaxError for ES modules carries no position (and a bundler in between may word
+  // it differently): babel's parser, which jiti ships, finds it. A module that parses is not at
+  // fault here, and its error propagates as it is.
   let source: string;
   try {
     source = readFileSync(file, 'utf8');
@@ -111,8 +112,11 @@ async function syntaxErrorLocation(err: unknown, file: string): Promise<Location
   try {
     const out = (await loader()).transform({ source, filename: file, ts: isTypeScriptFile(file) });
     const m2 = /__JITI_ERROR__ = (\{.*\})/.exec(out);
-    const e = m2 ? (JSON.parse(m2[1]!) as { line?: number; column?: number }) : undefined;
-    if (e && typeof e.line === 'number') return { line: e.line, col: (e.column ?? 0) + 1, message };
+    const e = m2 ? (JSON.parse(m2[1]!) as { line?: number; column?: number; message?: string }) : undefined;
+    if (e && typeof e.line === 'number') {
+      const own = err.name === 'SyntaxError' ? firstLine(message) : `SyntaxError: ${(e.message ?? 'Unexpected token').trim()}`;
+      return { line: e.line, col: (e.column ?? 0) + 1, message: own };
+    }
   } catch {
     // no position then
   }
