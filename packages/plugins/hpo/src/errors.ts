@@ -1,7 +1,7 @@
 /**
- * Errors of the HPO plugin and API. They carry a stable `code`, say what happened and what to do
- * in the message itself (the runner shows a plugin's message, not its hint), and whether a retry
- * can help.
+ * Errors of the HPO plugin and API: `PluginError`s of the core with a stable `code`. They say
+ * what happened and what to do in the message itself (the study API's callers see only that),
+ * and whether a retry can help; the runner also shows their hint.
  */
 import { PluginError, type PluginErrorOptions } from '@runner/core';
 
