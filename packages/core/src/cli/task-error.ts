@@ -49,7 +49,8 @@ export function taskErrorLines(e: SerializedError, stream: NodeJS.WriteStream = 
   const code = j.cause?.code ?? j.code;
   const text = j.cause ? j.cause.message : j.message;
   const lines = [`${j.plugin ? `[${j.plugin}] ` : ''}${code ? `${c.dim(code, stream)} ` : ''}${text}`];
-  if (j.hint) lines.push(`${c.bold('hint', stream)}: ${j.hint}`);
+  // Some plugins end the message with the hint already (the download plugin does); once is enough.
+  if (j.hint && !text.includes(j.hint)) lines.push(`${c.bold('hint', stream)}: ${j.hint}`);
   for (const f of j.frames) lines.push(c.dim(`at ${formatFrame(f)}`, stream));
   return lines;
 }
