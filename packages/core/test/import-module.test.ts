@@ -92,3 +92,17 @@ describe('ctx.sleep', () => {
     await abortableSleep(10_000, c.signal); // already aborted: returns at once
   });
 });
+
+describe('a definition whose resumeSafe or operational names no option', () => {
+  test('is rejected with the paths named', async () => {
+    const p = file(
+      'typo.mjs',
+      `export default { name: "typo", version: "1.0.0", schema: { type: "object", properties: { to: { type: "integer", default: 1 }, model: { type: "object", properties: { units: { type: "integer", default: 1 } } }, extra: { type: "object", additionalProperties: true } } }, resumeSafe: ["too", "model.units", "extra.anything"], operational: ["model.unit"], run: () => 1 };\n`,
+    );
+    const e = await failure(loadPluginModule(p, 'path'));
+    expect(e.code).toBe('RUNNER_PLUGIN_INVALID');
+    expect(e.message).toContain('`resumeSafe` names "too", which is not an option of its schema');
+    expect(e.message).toContain('`operational` names "model.unit", which is not an option of its schema');
+    expect(e.message).not.toContain('extra.anything');
+  });
+});

@@ -4,6 +4,7 @@ import { dirname, isAbsolute, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { pluginInvalid, pluginLoadFailed } from '../errors.js';
 import { importUserModule, moduleDefault } from './import-module.js';
+import { unknownOptionPaths } from './option-paths.js';
 import { schemaProblem } from '../config/validate.js';
 import type { JSONSchema, PluginDefinition } from './types.js';
 
@@ -88,6 +89,10 @@ export function checkDefinition(def: Partial<PluginDefinition>, entry: string, s
   if (def.schema !== undefined && (typeof def.schema !== 'object' || def.schema === null)) problems.push('`schema` must be a JSON schema object');
   if (def.resumeSafe !== undefined && !Array.isArray(def.resumeSafe)) problems.push('`resumeSafe` must be a list of option paths');
   if (def.operational !== undefined && !Array.isArray(def.operational)) problems.push('`operational` must be a list of option paths');
+  for (const key of ['resumeSafe', 'operational'] as const) {
+    const bad = Array.isArray(def[key]) ? unknownOptionPaths(def.schema, def[key]) : [];
+    if (bad.length > 0) problems.push(`\`${key}\` names ${bad.map((p) => `"${p}"`).join(', ')}, which ${bad.length === 1 ? 'is not an option' : 'are not options'} of its schema`);
+  }
   const schema = normaliseSchema(def.schema);
   const bad = schemaProblem(schema);
   if (bad) problems.push(`its schema does not compile: ${bad}`);
