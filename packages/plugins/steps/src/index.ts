@@ -1,5 +1,5 @@
 import { appendFileSync } from 'node:fs';
-import { definePlugin, type JSONSchema } from '@runner/core';
+import { definePlugin } from '@runner/core';
 
 export interface StepsOptions {
   steps: number;
@@ -31,23 +31,6 @@ export interface StepsResult {
   executedTotal: number;
 }
 
-/** The options schema; `StepsOptions` is checked against it by a type test (steps.test.ts). */
-export const stepsSchema = {
-  type: 'object',
-  additionalProperties: false,
-  properties: {
-    steps: { type: 'integer', minimum: 0, default: 100, description: 'How many steps to count.' },
-    stepMs: { type: 'number', minimum: 0, default: 0, description: 'Milliseconds to sleep per step.' },
-    checkpointEvery: { type: 'integer', minimum: 0, default: 10, description: 'Save a checkpoint every N steps (0 = never).' },
-    failAtStep: { type: 'integer', minimum: 1, description: 'Throw an error when reaching this step.' },
-    failTimes: { type: 'integer', minimum: 0, default: 1, description: 'How many attempts fail at failAtStep before it passes.' },
-    failRetryable: { type: 'boolean', default: true, description: 'Whether the injected failure may be retried.' },
-    seed: { type: 'integer', default: 0, description: 'Mixed into the result value.' },
-    traceFile: { type: 'string', description: 'Append "<task id> <step>" per executed step to this file (for crash tests).' },
-    ignoreCancel: { type: 'boolean', default: false, description: 'Ignore cancellation (to test the hard abort after the grace period).' },
-  },
-} as const satisfies JSONSchema;
-
 /**
  * The diagnostic plugin: counts to `steps`, sleeping `stepMs` per step, checkpointing every
  * `checkpointEvery` steps, and failing on demand. Tests, benchmarks and crash tests use it.
@@ -56,7 +39,21 @@ export default definePlugin<StepsOptions, StepsResult>({
   name: 'steps',
   version: '1.0.0',
   description: 'Counts to N with checkpoints and injectable failures; for tests, benchmarks and trying the runner out.',
-  schema: stepsSchema,
+  schema: {
+    type: 'object',
+    additionalProperties: false,
+    properties: {
+      steps: { type: 'integer', minimum: 0, default: 100, description: 'How many steps to count.' },
+      stepMs: { type: 'number', minimum: 0, default: 0, description: 'Milliseconds to sleep per step.' },
+      checkpointEvery: { type: 'integer', minimum: 0, default: 10, description: 'Save a checkpoint every N steps (0 = never).' },
+      failAtStep: { type: 'integer', minimum: 1, description: 'Throw an error when reaching this step.' },
+      failTimes: { type: 'integer', minimum: 0, default: 1, description: 'How many attempts fail at failAtStep before it passes.' },
+      failRetryable: { type: 'boolean', default: true, description: 'Whether the injected failure may be retried.' },
+      seed: { type: 'integer', default: 0, description: 'Mixed into the result value.' },
+      traceFile: { type: 'string', description: 'Append "<task id> <step>" per executed step to this file (for crash tests).' },
+      ignoreCancel: { type: 'boolean', default: false, description: 'Ignore cancellation (to test the hard abort after the grace period).' },
+    },
+  },
   resumeSafe: ['steps', 'stepMs', 'failAtStep', 'failTimes', 'failRetryable', 'traceFile', 'ignoreCancel', 'checkpointEvery'],
   async run(ctx) {
     const o = ctx.options;
