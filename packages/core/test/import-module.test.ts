@@ -53,6 +53,14 @@ describe('importUserModule', () => {
     }
   });
 
+  test('a syntax error in a module it imports names that module', async () => {
+    const helper = file('helper.ts', 'export const x: number = (1;\n');
+    const main = file('main.ts', "import { x } from './helper.ts';\nexport default { x };\n");
+    const e = await failure(importUserModule(main));
+    expect(e.code).toBe('RUNNER_MODULE_INVALID');
+    expect(e.message).toContain(`${helper}:1:`);
+  });
+
   test('an error thrown while the module evaluates propagates unchanged', async () => {
     const p = file('throws.mjs', 'throw Object.assign(new Error("no GPU"), { code: "E_GPU" });\n');
     const e = await failure(importUserModule(p));

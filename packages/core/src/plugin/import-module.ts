@@ -60,7 +60,7 @@ export async function importUserModule(file: string): Promise<Record<string, unk
     return (await import(pathToFileURL(file).href)) as Record<string, unknown>;
   } catch (err) {
     const at = await syntaxErrorLocation(err, file);
-    if (at) throw moduleInvalid(file, at.line, at.col, at.message, err);
+    if (at) throw moduleInvalid(at.file, at.line, at.col, at.message, err);
     throw err;
   }
 }
@@ -86,6 +86,8 @@ function onlyDefault(v: Record<string, unknown>): boolean {
 }
 
 interface Location {
+  /** The file that does not parse: the module itself, or one it imports. */
+  file: string;
   line: number;
   col: number;
   message: string;
@@ -94,11 +96,9 @@ interface Location {
 async function syntaxErrorLocation(err: unknown, file: string): Promise<Location | undefined> {
   if (!isObject(err)) return undefined;
   const message = typeof err.message === 'string' ? err.message : String(err);
-  // jiti (babel): "ParseError: Unexpected token \n /path/file.ts:3:12", and `loc` on some builds.
-  const loc = err.loc as { line?: number; column?: number } | undefined;
-  if (loc && typeof loc.line === 'number') return { line: loc.line, col: (loc.column ?? 0) + 1, message: firstLine(message) };
-  const m = new RegExp(`${escapeRegExp(file)}:(\\d+):(\\d+)`).exec(message);
-  if (m && /ParseError|SyntaxError/.test(message)) return { line: Number(m[1]), col: Number(m[2]) + 1, message: firstLine(message.replace(/^Error:\s*/, '')) };
+  // jiti (babel) words it "ParseError: Unexpected token \n /path/to/file.ts:3:12" (0-based column).
+  const m = /^(?:Error: )?(ParseError|SyntaxError)\b[^\n]*\n\s*(\/.*?):(\d+):(\d+)\s*$/m.exec(message);
+  if (m) return { file: m[2]!, line: Number(m[3]), col: Number(m[4]) + 1, message: firstLine(message.replace(/^Error:\s*/, '')) };
   // Node's own SyntaxError for ES modules carries no position (and a bundler in between may word
   // it differently): babel's parser, which jiti ships, finds it. A module that parses is not at
   // fault here, and its error propagates as it is.
@@ -115,7 +115,7 @@ async function syntaxErrorLocation(err: unknown, file: string): Promise<Location
     const e = m2 ? (JSON.parse(m2[1]!) as { line?: number; column?: number; message?: string }) : undefined;
     if (e && typeof e.line === 'number') {
       const own = err.name === 'SyntaxError' ? firstLine(message) : `SyntaxError: ${(e.message ?? 'Unexpected token').trim()}`;
-      return { line: e.line, col: (e.column ?? 0) + 1, message: own };
+      return { file, line: e.line, col: (e.column ?? 0) + 1, message: own };
     }
   } catch {
     // no position then
@@ -127,6 +127,3 @@ function firstLine(s: string): string {
   return s.split('\n')[0]!.trim();
 }
 
-function escapeRegExp(s: string): string {
-  return s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
-}
