@@ -142,7 +142,7 @@ export default definePlugin<CountOptions, { counted: number; upstream: number },
   },
 });
 `,
-    'job.yaml': `name: mine
+    'job.yaml': `name: pack
 matrix: { symbol: [AAPL, MSFT] }
 plugins: [./plugins/greet.mjs, ./plugins/count.ts]
 stages:
@@ -156,7 +156,7 @@ stages:
 `,
     'tsconfig.json': JSON.stringify({
       compilerOptions: { strict: true, module: 'NodeNext', moduleResolution: 'NodeNext', target: 'ES2022', noEmit: true, skipLibCheck: false, types: ['node'] },
-      include: ['plugins/*.ts'],
+      include: ['plugins/*.ts', 'readme/plugins/*.ts'],
     }),
   };
 
@@ -171,6 +171,20 @@ stages:
     expect(byId['hello/symbol=MSFT/cycle=1']).toEqual({ text: 'hello you from MSFT' });
     expect(byId['count/symbol=AAPL/cycle=1']).toEqual({ counted: 7, upstream: 1 });
     expect((byId['warmup/symbol=AAPL/cycle=1'] as { steps: number }).steps).toBe(20);
+  }, 60_000);
+
+  test("the README's example runs as written", async () => {
+    const readme = readFileSync(join(REPO, 'README.md'), 'utf8').split('## Use runner in your own project')[1]!.split('\n## ')[0]!;
+    const ts = /```ts\n\/\/ (plugins\/[\w-]+\.ts)\n([\s\S]*?)```/.exec(readme)!;
+    const yaml = /```yaml\n# (job\.yaml)\n([\s\S]*?)```/.exec(readme)!;
+    mkdirSync(join(project, 'readme/plugins'), { recursive: true });
+    writeFileSync(join(project, 'readme', ts[1]!), ts[2]!);
+    writeFileSync(join(project, 'readme', yaml[1]!), yaml[2]!);
+    const bin = join(project, 'node_modules/.bin/runner');
+    const start = await run(bin, ['start', 'readme/job.yaml'], project);
+    expect(start.code, start.out).toBe(0);
+    const tasks = JSON.parse((await run(bin, ['tasks', 'readme/job.yaml', '--json'], project)).out) as { id: string; result: unknown }[];
+    expect(tasks.find((t) => t.id === 'hello/symbol=MSFT/cycle=1')?.result).toEqual({ text: 'hello you from MSFT' });
   }, 60_000);
 
   test('the TypeScript plugin type-checks under strict against the shipped types (skipLibCheck off)', async () => {
