@@ -363,8 +363,8 @@ export function taskAborted(taskId: string, reason: string): RunnerError {
   return new RunnerError(ErrorCodes.RUNNER_TASK_ABORTED, `${taskId}: ${reason}`, { taskId, retryable: true });
 }
 
-export function taskNotFound(pattern: string, hint?: string): RunnerError {
-  return new RunnerError(ErrorCodes.RUNNER_TASK_NOT_FOUND, `no task matches "${pattern}"`, {
+export function taskNotFound(pattern: string, hint?: string, what = 'task'): RunnerError {
+  return new RunnerError(ErrorCodes.RUNNER_TASK_NOT_FOUND, `no ${what} matches "${pattern}"`, {
     hint: hint ?? 'List task ids with `runner tasks <spec>`; patterns use * as a wildcard, e.g. "work/*AAPL*".',
   });
 }

@@ -59,7 +59,7 @@ async function showStudies(args: StudyArgs): Promise<void> {
   const spec = await core.loadJobSpec(args.spec, { set: args.set });
   const hpoStages = spec.stages.filter((s) => s.plugin.name === 'hpo');
   if (hpoStages.length === 0) {
-    throw new core.RunnerError('RUNNER_USAGE', `${args.spec} has no stage with plugin: hpo`, { hint: 'runner study shows the studies of hpo stages.' });
+    throw cli.usage(`${args.spec} has no stage with plugin: hpo`, 'runner study shows the studies of hpo stages.');
   }
   const hasStore = existsSync(join(spec.runDir, 'store.mdb'));
   let store: ReturnType<typeof core.RunStore.open> | undefined;
@@ -80,9 +80,11 @@ async function showStudies(args: StudyArgs): Promise<void> {
       matched = tasks.filter((t) => exact(t.id));
       if (matched.length === 0) matched = tasks.filter((t) => loose(t.id));
       if (matched.length === 0) {
-        throw new core.RunnerError('RUNNER_TASK_NOT_FOUND', `no hpo task matches "${args.pattern}"`, {
-          hint: `Studies are named after their tasks, e.g. ${tasks[0]?.id ?? 'hpo/symbol=AAPL/cycle=1'}; a cell such as 'symbol=AAPL' works too.`,
-        });
+        throw cli.taskNotFound(
+          args.pattern,
+          `Studies are named after their tasks, e.g. ${tasks[0]?.id ?? 'hpo/symbol=AAPL/cycle=1'}; a cell such as 'symbol=AAPL' works too.`,
+          'hpo task',
+        );
       }
     }
     const storage = store ? runStudies(store) : undefined;
