@@ -67,6 +67,9 @@ describe('a failed task', () => {
     expect(tasks.stdout).toContain('hint: Use to <= 3.');
     expect(tasks.stdout).toContain('at check (plugins/count.ts:4:');
 
+    const byState = await runCli(['tasks', 'job.yaml', '--state', 'failed'], { cwd: dir });
+    expect(byState.stdout).toContain('hint: Use to <= 3.');
+
     const [t] = await cliJson<TaskJson[]>(['tasks', 'job.yaml'], { cwd: dir });
     expect(t!.state).toBe('failed');
     expect(t!.error).toMatchObject({

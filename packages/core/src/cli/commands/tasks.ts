@@ -56,8 +56,8 @@ export const tasksCommand: CommandModule<object, TasksArgs> = {
           ['task', 'state', 'progress', 'last checkpoint', 'attempts', 'note'],
         ),
       );
-      // Asked about particular tasks: say why each failed one failed, and where.
-      const failed = args.pattern ? rows.filter((t) => t.state === 'failed' && t.error) : [];
+      // Asked about particular tasks, or about failures: say why each failed one failed, and where.
+      const failed = args.pattern || args.state?.includes('failed') ? rows.filter((t) => t.state === 'failed' && t.error) : [];
       for (const t of failed.slice(0, 5)) print(`\n${c.red('✗')} ${t.id}\n${taskErrorLines(t.error!).map((l) => `  ${l}`).join('\n')}`);
       if (failed.length > 5) print(c.dim(`… and ${failed.length - 5} more failed; --json has every error`));
     } finally {
