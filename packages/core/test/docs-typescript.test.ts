@@ -50,6 +50,13 @@ describe('docs/plugins.md TypeScript walkthrough', () => {
     expect(check(files)).toEqual([]);
   }, 60_000);
 
+  test("the contract's own @example (plugin/types.ts) compiles under strict", () => {
+    const src = readFileSync(join(root, 'packages/core/src/plugin/types.ts'), 'utf8');
+    const example = /@example\n \* ```ts\n([\s\S]*?) \* ```/.exec(src)![1]!.replace(/^ \* ?/gm, '');
+    expect(example).toContain('definePlugin({');
+    expect(check(new Map([['contract-example.ts', example]]))).toEqual([]);
+  }, 60_000);
+
   test('the types reject what they should', () => {
     const count = files.get('count.ts')!;
     const typed = files.get('typed.ts')!;
