@@ -5,7 +5,7 @@
  */
 import { existsSync, readFileSync } from 'node:fs';
 import { SourceMap } from 'node:module';
-import { dirname, resolve, sep } from 'node:path';
+import { dirname, isAbsolute, resolve, sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 export interface StackFrame {
@@ -27,7 +27,7 @@ export function parseStack(stack: string): StackFrame[] {
     if (!m) continue;
     let file = m[2]!;
     if (file.startsWith('file://')) file = fileURLToPath(file);
-    if (file.startsWith('node:') || file.startsWith('internal/') || !file.startsWith(sep)) continue;
+    if (file.startsWith('node:') || file.startsWith('internal/') || !isAbsolute(file)) continue;
     const fn = m[1]?.replace(/^async /, '');
     out.push({ ...(fn ? { fn } : {}), file, line: Number(m[3]), col: Number(m[4]) });
   }
