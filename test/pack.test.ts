@@ -93,7 +93,8 @@ describe('every package is publishable', () => {
   });
 });
 
-describe('in a fresh project outside the repository', () => {
+// The four checks below share the installed project and touch disjoint files and runs: concurrent.
+describe.concurrent('in a fresh project outside the repository', () => {
   beforeAll(async () => {
     project = join(work, 'my-project');
     mkdirSync(join(project, 'plugins'), { recursive: true });
@@ -105,6 +106,14 @@ describe('in a fresh project outside the repository', () => {
       project,
     );
     expect(r.code, `${r.out}\nmissing: ${[...registry!.missing].join(', ')}`).toBe(0);
+    for (const [f, text] of Object.entries(files)) writeFileSync(join(project, f), text);
+    // The README's "Use runner in your own project" example, as written, in readme/.
+    const readme = readFileSync(join(REPO, 'README.md'), 'utf8').split('## Use runner in your own project')[1]!.split('\n## ')[0]!;
+    const ts = /```ts\n\/\/ (plugins\/[\w-]+\.ts)\n([\s\S]*?)```/.exec(readme)!;
+    const yaml = /```yaml\n# (job\.yaml)\n([\s\S]*?)```/.exec(readme)!;
+    mkdirSync(join(project, 'readme/plugins'), { recursive: true });
+    writeFileSync(join(project, 'readme', ts[1]!), ts[2]!);
+    writeFileSync(join(project, 'readme', yaml[1]!), yaml[2]!);
   }, 180_000);
 
   const files: Record<string, string> = {
@@ -161,7 +170,6 @@ stages:
   };
 
   test('runner start runs a built-in, a .mjs and a .ts plugin', async () => {
-    for (const [f, text] of Object.entries(files)) writeFileSync(join(project, f), text);
     const bin = join(project, 'node_modules/.bin/runner');
     const start = await run(bin, ['start', 'job.yaml'], project);
     expect(start.code, start.out).toBe(0);
@@ -174,12 +182,6 @@ stages:
   }, 60_000);
 
   test("the README's example runs as written", async () => {
-    const readme = readFileSync(join(REPO, 'README.md'), 'utf8').split('## Use runner in your own project')[1]!.split('\n## ')[0]!;
-    const ts = /```ts\n\/\/ (plugins\/[\w-]+\.ts)\n([\s\S]*?)```/.exec(readme)!;
-    const yaml = /```yaml\n# (job\.yaml)\n([\s\S]*?)```/.exec(readme)!;
-    mkdirSync(join(project, 'readme/plugins'), { recursive: true });
-    writeFileSync(join(project, 'readme', ts[1]!), ts[2]!);
-    writeFileSync(join(project, 'readme', yaml[1]!), yaml[2]!);
     const bin = join(project, 'node_modules/.bin/runner');
     const start = await run(bin, ['start', 'readme/job.yaml'], project);
     expect(start.code, start.out).toBe(0);
@@ -188,7 +190,8 @@ stages:
   }, 60_000);
 
   test('the TypeScript plugin type-checks under strict against the shipped types (skipLibCheck off)', async () => {
-    const r = await run(process.execPath, [join(project, 'node_modules/typescript/bin/tsc'), '-p', 'tsconfig.json'], project);
+    const r = await run(process.execPath, [join(project, 'node_modules/typescript/bin/tsc'), '-p', 'tsconfig.json', '--listFiles'], project);
+    for (const f of ['plugins/count.ts', 'readme/plugins/hello.ts', 'node_modules/@runner/core/dist/index.d.ts']) expect(r.out).toContain(join(project, f));
     const errors = r.out.split('\n').filter((l) => /error TS\d+/.test(l));
     // lmdb's own index.d.ts uses `export =` in an ES module, which tsc rejects without
     // skipLibCheck; that is lmdb's to fix. Everything else (the plugin, every file of ours) is clean.
