@@ -29,7 +29,21 @@ function typeProperties(program: ts.Program, file: string, typeName: string): Ma
   return new Map(checker.getPropertiesOfType(type).map((p) => [p.name, (p.flags & ts.SymbolFlags.Optional) !== 0]));
 }
 
+// Every plugin, typed with its own options, is a `PluginDefinition` ("any plugin"): checked by tsc.
+type Fits<P> = P extends PluginDefinition ? true : false;
+type Plugins = [
+  typeof import('../packages/plugins/steps/src/index.js')['default'],
+  typeof import('../packages/plugins/download/src/index.js')['default'],
+  typeof import('../packages/plugins/train/src/index.js')['default'],
+  typeof import('../packages/plugins/hpo/src/index.js')['default'],
+];
+const allFit: [Fits<Plugins[0]>, Fits<Plugins[1]>, Fits<Plugins[2]>, Fits<Plugins[3]>] = [true, true, true, true];
+
 describe("each built-in plugin's options type matches its schema", () => {
+  test('every built-in plugin is assignable to PluginDefinition (the type of any plugin)', () => {
+    expect(allFit).toEqual([true, true, true, true]);
+  });
+
   const program = ts.createProgram(
     PLUGINS.map((p) => join(REPO, p.typeFile)),
     { strict: true, noEmit: true, skipLibCheck: true, target: ts.ScriptTarget.ES2022, module: ts.ModuleKind.NodeNext, moduleResolution: ts.ModuleResolutionKind.NodeNext },

@@ -285,6 +285,8 @@ export type OptionPath<T, Depth extends unknown[] = []> = [T] extends [never]
   ? never
   : Depth['length'] extends 4
   ? never
+  : [keyof T] extends [never]
+    ? string
   : string extends keyof T
     ? string
     : {
@@ -344,6 +346,12 @@ export interface OptionsNotNamed {
   'name the options type: definePlugin<Options, Result, State>({...}), or write the schema inline': never;
 }
 
+/**
+ * `isolation` as a function of the options. Written as a method type so that a plugin typed with
+ * its own options still fits `PluginDefinition` (any plugin), as `run` and `validate` do.
+ */
+export type IsolationOf<Options> = { choose(options: Options): 'thread' | 'process' }['choose'];
+
 /** What `validate` returns: problems at option paths, relative to the stage's `options`. */
 export interface OptionsIssue {
   path: (string | number)[];
@@ -355,7 +363,8 @@ export interface OptionsIssue {
  * A plugin. `Options` is the type of the validated, defaulted options; `Result` what `run`
  * returns (plain data, stored and handed to downstream tasks); `State` what its checkpoints hold.
  */
-export interface PluginDefinition<Options = Record<string, unknown>, Result = unknown, State = unknown> {
+// The default, `object`, is "any plugin": every plugin, whatever its own options type, fits it.
+export interface PluginDefinition<Options = object, Result = unknown, State = unknown> {
   /** Unique plugin name, used as `plugin:` in stages. */
   name: string;
   /** Semver. Checkpoints from another major version are not loaded. */
@@ -383,7 +392,7 @@ export interface PluginDefinition<Options = Record<string, unknown>, Result = un
    * Where tasks run: worker threads (the default) or one child process per task, e.g. for native
    * libraries that cannot load twice in one process.
    */
-  isolation?: 'thread' | 'process' | ((options: Options) => 'thread' | 'process');
+  isolation?: 'thread' | 'process' | IsolationOf<Options>;
   /**
    * Checks JSON schema cannot express (e.g. `low <= high`), run on the defaulted options when
    * the spec is loaded. Each issue's path is relative to the stage's `options`; the runner adds
@@ -415,6 +424,6 @@ export function definePlugin<const S extends JSONSchema, Result = unknown, State
 export function definePlugin<Options = OptionsNotNamed, Result = unknown, State = unknown>(
   plugin: PluginDefinition<NoInfer<Options>, Result, State>,
 ): PluginDefinition<Options, Result, State>;
-export function definePlugin(plugin: PluginDefinition): PluginDefinition {
+export function definePlugin<Options, Result, State>(plugin: PluginDefinition<Options, Result, State>): PluginDefinition<Options, Result, State> {
   return plugin;
 }

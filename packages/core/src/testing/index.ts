@@ -100,7 +100,7 @@ export async function runPlugin<O extends object, R>(
   options: Partial<O> = {},
   run: RunPluginOptions = {},
 ): Promise<PluginRun<R>> {
-  const loaded = checkDefinition(plugin as PluginDefinition, '(test)', 'path');
+  const loaded = checkDefinition(plugin, '(test)', 'path');
   const opts = structuredClone(options) as Record<string, unknown>;
   // As in a job spec, `${params.x}` placeholders pass; the value is checked when it is filled.
   const issues = validateSchema(loaded.schema, opts).filter((i) => !isPlaceholder(valueAt(opts, i.path)));
