@@ -6,14 +6,16 @@
  * `runner start` there with a built-in plugin, a custom .mjs plugin and a custom .ts plugin.
  */
 import { spawn } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { REPO } from './helpers/cli.js';
 import { startLocalRegistry, tarEntries, type LocalRegistry } from './helpers/local-registry.js';
 
-const PACKAGES = ['packages/core', 'packages/plugins/steps', 'packages/plugins/download', 'packages/plugins/train', 'packages/plugins/hpo'];
+/** Every workspace package: the core and each plugin. */
+const PACKAGES = ['packages/core', ...readdirSync(join(REPO, 'packages/plugins')).filter((d) => existsSync(join(REPO, 'packages/plugins', d, 'package.json'))).map((d) => `packages/plugins/${d}`)];
+const NAMES = PACKAGES.map((p) => (JSON.parse(readFileSync(join(REPO, p, 'package.json'), 'utf8')) as { name: string }).name).sort();
 /** Installed in the project; train is packed and checked but not installed (TensorFlow.js is ~90 MB). */
 const INSTALLED = ['@runner/core', '@runner/plugin-steps', '@runner/plugin-download', '@runner/plugin-hpo'];
 
@@ -65,7 +67,8 @@ afterAll(async () => {
 
 describe('every package is publishable', () => {
   test('manifests have no workspace: ranges, and name files that exist', () => {
-    expect([...tarballs.keys()].sort()).toEqual(['@runner/core', '@runner/plugin-download', '@runner/plugin-hpo', '@runner/plugin-steps', '@runner/plugin-train']);
+    expect([...tarballs.keys()].sort()).toEqual(NAMES);
+    expect(NAMES).toEqual(expect.arrayContaining(['@runner/core', '@runner/plugin-download', '@runner/plugin-hpo', '@runner/plugin-steps', '@runner/plugin-train']));
     for (const [name, tgz] of tarballs) {
       const files = tarEntries(tgz);
       const text = files.get('package/package.json')!.toString();
