@@ -23,6 +23,9 @@ export const ERROR_TABLE = {
   RUNNER_PLUGIN_INVALID: { exit: 2 },
   RUNNER_PLUGIN_NOT_FOUND: { exit: 2 },
   RUNNER_RUN_LOCKED: { exit: 2 },
+  RUNNER_SHARD_LEASE: { exit: 1 },
+  RUNNER_SHARDS_INCOMPLETE: { exit: 1 },
+  RUNNER_SNAPSHOT_CORRUPT: { exit: 1 },
   RUNNER_STORE_UNWRITABLE: { exit: 2 },
   RUNNER_TASK_ABORTED: { exit: 1 },
   RUNNER_TASK_NOT_FOUND: { exit: 2 },
@@ -336,6 +339,20 @@ export function pluginNotFound(name: string, known: string[], issue?: ErrorIssue
 
 export function runLocked(message: string, hint: string): RunnerError {
   return new RunnerError(ErrorCodes.RUNNER_RUN_LOCKED, message, { hint });
+}
+
+export function shardLease(message: string, hint: string): RunnerError {
+  return new RunnerError(ErrorCodes.RUNNER_SHARD_LEASE, message, { hint });
+}
+
+export function shardsIncomplete(message: string, hint: string, details?: Record<string, unknown>): RunnerError {
+  return new RunnerError(ErrorCodes.RUNNER_SHARDS_INCOMPLETE, message, { hint, details });
+}
+
+export function snapshotCorrupt(dir: string, reason: string): RunnerError {
+  return new RunnerError(ErrorCodes.RUNNER_SNAPSHOT_CORRUPT, `no usable snapshot in ${dir}: ${reason}`, {
+    hint: 'Every snapshot there failed its checksums, so none was restored. Move the directory aside to start this shard from scratch, or restore an older copy of it.',
+  });
 }
 
 export function storeUnwritable(dir: string, cause: unknown): RunnerError {

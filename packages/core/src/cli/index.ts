@@ -7,6 +7,8 @@ import { BUILTIN_PLUGINS, loadPluginModule, resolvePluginEntry } from '../plugin
 import type { PluginCommand } from '../plugin/types.js';
 import { cancelCommand } from './commands/cancel.js';
 import { checkpointsCommand } from './commands/checkpoints.js';
+import { gatherCommand } from './commands/gather.js';
+import { k8sCommand } from './commands/k8s.js';
 import { pluginsCommand } from './commands/plugins.js';
 import { resetCommand } from './commands/reset.js';
 import { resumeCommand } from './commands/resume.js';
@@ -54,6 +56,8 @@ export async function main(argv: string[] = hideBin(process.argv)): Promise<void
     .command(resumeCommand)
     .command(checkpointsCommand)
     .command(resetCommand)
+    .command(gatherCommand)
+    .command(k8sCommand)
     .command(pluginsCommand)
     .command(schemaCommand)
     .command(extra as never[])

@@ -32,6 +32,8 @@ export interface RunnerOptions {
   only?: string[];
   /** Interval for persisting progress to the store. @default 1000 */
   progressFlushMs?: number;
+  /** Narrows the planned tasks, e.g. to one shard's (`runner start --shard`). */
+  plan?: (full: Plan) => Plan;
 }
 
 export interface RunSummary {
@@ -215,6 +217,7 @@ export class Runner {
       const reset = await this.store.resetStale((o, rec) => this.isStale(o, rec));
       if (reset.length > 0) notes.push(`${reset.length} task${reset.length === 1 ? ' was' : 's were'} left running by a runner that is gone; reset to pending: ${summariseIds(reset.map((r) => r.id))}`);
       this.plan = planRun(this.spec);
+      if (this.options.plan) this.plan = this.options.plan(this.plan);
       const meta = this.store.getMeta();
       if (meta?.planDigest !== this.plan.digest) {
         const sync = await this.store.syncPlan(this.plan.tasks, this.plan.dependents);

@@ -702,6 +702,44 @@ export class RunStore {
     return files;
   }
 
+  /**
+   * Writes completed task records taken from other stores (`runner gather` imports the shards'
+   * results). A record already here, completed with the same fingerprint, targets and end time, is
+   * left alone; for each one that changed, completed tasks downstream reopen.
+   */
+  async adoptTasks(records: TaskRecord[], dependents: Map<string, string[]>, note: string): Promise<{ adopted: string[]; reopened: string[] }> {
+    const adopted: string[] = [];
+    const reopened: string[] = [];
+    const now = Date.now();
+    await this.tasks.transaction(() => {
+      for (const rec of records) {
+        const cur = this.tasks.get(rec.id);
+        if (cur?.state === 'running') continue;
+        if (cur?.state === 'completed' && cur.fingerprint === rec.fingerprint && cur.targets === rec.targets && cur.endedAt === rec.endedAt) continue;
+        const { owner: _owner, ...rest } = rec;
+        this.putTask({ ...rest, notes: pushNote(rec.notes, note), updatedAt: now });
+        this.appendEvent({ type: 'task:adopt', task: rec.id, state: rec.state });
+        adopted.push(rec.id);
+      }
+      const adoptedSet = new Set(adopted);
+      const queue = [...adopted];
+      const seen = new Set<string>();
+      while (queue.length > 0) {
+        for (const d of dependents.get(queue.pop()!) ?? []) {
+          if (seen.has(d) || adoptedSet.has(d)) continue;
+          seen.add(d);
+          const cur = this.tasks.get(d);
+          if (cur?.state !== 'completed') continue;
+          this.putTask({ ...cur, state: 'pending', result: undefined, error: undefined, retriesUsed: 0, notes: pushNote(cur.notes, 'reopened: a shard\'s result it needs changed'), updatedAt: now });
+          this.appendEvent({ type: 'task:reopen', task: d, state: 'pending', data: { reason: 'gathered input changed' } });
+          reopened.push(d);
+          queue.push(d);
+        }
+      }
+    });
+    return { adopted, reopened };
+  }
+
   /** Snapshot copy of the store (safe while others write). */
   async backup(targetDir: string): Promise<string> {
     mkdirSync(targetDir, { recursive: true });

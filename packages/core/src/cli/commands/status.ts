@@ -2,11 +2,14 @@ import type { CommandModule } from 'yargs';
 import { emptyCounts, TASK_STATES, type TaskRecord } from '../../store/types.js';
 import { bar, c, formatAge, formatDuration, pct, stateColor, table } from '../format.js';
 import { taskErrorJson } from '../task-error.js';
+import { printShardsStatus } from './status-shards.js';
 import { loadSpec, openStore, print, printJson, viewRun, withJson, withSpec, type RunView, type SpecArgs } from '../shared.js';
 
 interface StatusArgs extends SpecArgs {
   watch?: boolean;
   interval?: number;
+  shards?: string[];
+  snapshotDir?: string;
 }
 
 /** The machine-readable status; its shape is stable (see docs/cli.md). */
@@ -176,10 +179,20 @@ export const statusCommand: CommandModule<object, StatusArgs> = {
     withJson(withSpec(y))
       .option('watch', { alias: 'w', type: 'boolean', describe: 'Refresh until interrupted' })
       .option('interval', { type: 'number', default: 2, describe: 'Seconds between refreshes with --watch' })
-      .example('$0 status configs/demo.yaml --json', '') as never,
+      .option('shards', { type: 'string', array: true, describe: 'All shards together: their run or snapshot directories, or globs (none: runs/<name>/shard-*)' })
+      .option('snapshot-dir', { type: 'string', describe: 'With --shards: also read shards from this shared snapshot directory' })
+      .example('$0 status configs/demo.yaml --json', '')
+      .example("$0 status job.yaml --shards '/shared/runner/job/shard-*'", 'Where every shard of a sharded run stands') as never,
   handler: async (args) => {
     const spec = await loadSpec(args);
     for (;;) {
+      if (args.shards) {
+        if (args.watch && !args.json) process.stdout.write('\x1b[2J\x1b[H');
+        await printShardsStatus(spec, args.shards, { json: args.json, snapshotDir: args.snapshotDir });
+        if (!args.watch) return;
+        await new Promise((r) => setTimeout(r, (args.interval ?? 2) * 1000));
+        continue;
+      }
       const store = openStore(spec);
       try {
         const view = viewRun(spec, store);
