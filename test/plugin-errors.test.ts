@@ -89,6 +89,10 @@ describe('a failed task', () => {
     const [t] = await cliJson<TaskJson[]>(['tasks', 'job.yaml'], { cwd: dir });
     expect(t!.error!.message).toContain('injected failure at step 2');
     expect(t!.error!.frames[0]!.file).toBe(join(REPO, 'packages/plugins/steps/src/index.ts'));
+    const shown = await runCli(['tasks', 'job.yaml', 's/*'], { cwd: dir });
+    // No code of its own: the runner's code stands, and the frame is in the shipped source.
+    expect(shown.stdout).toContain('[steps] RUNNER_PLUGIN_FAILED injected failure at step 2');
+    expect(shown.stdout).toMatch(/at \S*run \(.*packages\/plugins\/steps\/src\/index\.ts:\d+:\d+\)/);
   });
 });
 

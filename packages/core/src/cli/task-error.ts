@@ -47,7 +47,9 @@ export function taskErrorJson(e: SerializedError): TaskErrorJson {
 export function taskErrorLines(e: SerializedError, stream: NodeJS.WriteStream = process.stdout): string[] {
   const j = taskErrorJson(e);
   const code = j.cause?.code ?? j.code;
-  const text = j.cause ? j.cause.message : j.message;
+  // A plain TypeError or RangeError says what kind of mistake it was; a coded error says more.
+  const kind = j.cause && !j.cause.code && j.cause.name !== 'Error' ? `${j.cause.name}: ` : '';
+  const text = j.cause ? kind + j.cause.message : j.message;
   const lines = [`${j.plugin ? `[${j.plugin}] ` : ''}${code ? `${c.dim(code, stream)} ` : ''}${text}`];
   // Some plugins end the message with the hint already (the download plugin does); once is enough.
   if (j.hint && !text.includes(j.hint)) lines.push(`${c.bold('hint', stream)}: ${j.hint}`);
