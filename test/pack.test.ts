@@ -24,9 +24,20 @@ interface Run {
   out: string;
 }
 
+/**
+ * The environment of a user's shell: without what `pnpm test` and vitest add (NODE_PATH points
+ * into the workspace's node_modules, where every workspace package would resolve; npm_config_*
+ * would steer npm), so that nothing is found that the project did not install.
+ */
+function userEnv(): NodeJS.ProcessEnv {
+  const env: NodeJS.ProcessEnv = {};
+  for (const [k, v] of Object.entries(process.env)) if (k !== 'NODE_PATH' && !/^npm_/i.test(k)) env[k] = v;
+  return env;
+}
+
 function run(cmd: string, args: string[], cwd: string, env: Record<string, string> = {}): Promise<Run> {
   return new Promise((resolve) => {
-    const child = spawn(cmd, args, { cwd, env: { ...process.env, NO_COLOR: '1', ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(cmd, args, { cwd, env: { ...userEnv(), NO_COLOR: '1', ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
     let out = '';
     child.stdout.on('data', (d) => (out += d));
     child.stderr.on('data', (d) => (out += d));
@@ -203,7 +214,7 @@ stages:
 
   test('a built-in plugin that is not installed says how to install it', async () => {
     const r = await run(join(project, 'node_modules/.bin/runner'), ['validate', 'train.yaml'], project);
-    expect(r.code).toBe(2);
+    expect(r.code, r.out).toBe(2);
     expect(r.out).toContain('npm i @runner/plugin-train');
     expect(r.out).not.toContain('Did you mean');
   }, 30_000);
