@@ -1,9 +1,9 @@
-import { readFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, test } from 'vitest';
-import { cliJson, sleep, spawnCli, tempProject, waitFor } from './helpers/cli.js';
+import { cliJson, spawnCli, tempProject, waitFor } from './helpers/cli.js';
 
-function spec(n: number, stepMs: number): string {
+function spec(n: number, stepMs: number, gate = ''): string {
   const symbols = Array.from({ length: n }, (_, i) => `S${i}`).join(', ');
   return `name: conc
 matrix: { symbol: [${symbols}] }
@@ -12,7 +12,7 @@ lease: { heartbeatMs: 100 }
 stages:
   - id: work
     plugin: steps
-    options: { steps: 20, stepMs: ${stepMs}, checkpointEvery: 5, traceFile: trace.log }
+    options: { steps: 20, stepMs: ${stepMs}, checkpointEvery: 5, traceFile: trace.log${gate} }
 `;
 }
 
@@ -31,9 +31,13 @@ function traceCounts(dir: string): Map<string, number[]> {
 
 describe('concurrent runners', () => {
   test('two `runner start` on one config share the work and never run a task twice', async () => {
-    const dir = tempProject({ 'job.yaml': spec(16, 5) });
+    // The first tasks wait at step 1 until both runners have claimed some: however slow B is to
+    // start, A cannot finish everything alone.
+    const dir = tempProject({ 'job.yaml': spec(16, 5, ', gateFile: gate, gateStep: 1') });
     const a = spawnCli(['start', 'job.yaml'], { cwd: dir });
     const b = spawnCli(['start', 'job.yaml'], { cwd: dir });
+    await waitFor(() => a.output().includes('start work') && b.output().includes('start work'), 60_000, 'both runners to start tasks');
+    writeFileSync(join(dir, 'gate'), '');
     const [ra, rb] = await Promise.all([a.done, b.done]);
     expect(ra.code, ra.stderr).toBe(0);
     expect(rb.code, rb.stderr).toBe(0);
@@ -47,16 +51,24 @@ describe('concurrent runners', () => {
     expect(doneBy(ra.stdout) + doneBy(rb.stdout)).toBe(16);
     expect(doneBy(ra.stdout)).toBeGreaterThan(0);
     expect(doneBy(rb.stdout)).toBeGreaterThan(0);
-  }, 60_000);
+  }, 180_000);
 
   test('when one of two runners is killed, the other takes over its tasks without a restart', async () => {
-    const dir = tempProject({ 'job.yaml': spec(8, 25) });
+    // Every task waits before step 10 until the gate file exists: A surely holds tasks when killed.
+    const dir = tempProject({ 'job.yaml': spec(8, 25, ', gateFile: gate, gateStep: 10') });
     const a = spawnCli(['start', 'job.yaml'], { cwd: dir });
-    await waitFor(() => a.output().includes('start work'), 15_000, 'runner A to start tasks');
+    await waitFor(() => a.output().includes('start work'), 60_000, 'runner A to start tasks');
     const b = spawnCli(['start', 'job.yaml'], { cwd: dir });
-    await waitFor(() => b.output().includes('start work'), 15_000, 'runner B to start tasks');
-    await sleep(150);
+    await waitFor(() => b.output().includes('start work'), 60_000, 'runner B to start tasks');
+    // Kill A while it holds a task (it always does until the work runs out), seen in the store.
+    await waitFor(
+      async () => (await cliJson<{ state: string; owner: { pid: number } | null }[]>(['tasks', 'job.yaml'], { cwd: dir })).some((t) => t.state === 'running' && t.owner?.pid === a.child.pid),
+      60_000,
+      'runner A to hold a task',
+    );
     a.child.kill('SIGKILL');
+    await a.done;
+    writeFileSync(join(dir, 'gate'), '');
     const rb = await b.done;
     expect(rb.code, rb.stdout + rb.stderr).toBe(0);
     expect(rb.stdout).toMatch(/left running by a runner that is gone|attempt 2/);
@@ -64,5 +76,5 @@ describe('concurrent runners', () => {
     expect(tasks.every((t) => t.state === 'completed')).toBe(true);
     expect(tasks.some((t) => t.attempts === 2)).toBe(true);
     expect(new Set(tasks.map((t) => t.result.value)).size).toBe(1);
-  }, 60_000);
+  }, 180_000);
 });

@@ -2,7 +2,7 @@
  * The operations commands a user drives a long run with: status, tasks, cancel, resume,
  * checkpoints, reset, plugins, validate — and their machine-readable shapes.
  */
-import { existsSync, readdirSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, test } from 'vitest';
 import { cliJson, runCli, spawnCli, tempProject, waitFor } from './helpers/cli.js';
@@ -56,9 +56,14 @@ describe('operations commands', () => {
 
   test('cancel a running task cooperatively (cancellation checkpoint), then resume it from there', async () => {
     const dir = tempProject({ 'job.yaml': DEMO });
-    const run = spawnCli(['start', 'job.yaml'], { cwd: dir });
-    await waitFor(() => run.output().includes('start work/symbol=AAPL/horizon=1/cycle=2'), 15_000, 'the task to start');
-    await new Promise((r) => setTimeout(r, 300));
+    // The task waits before step 50 until a gate file exists, so the cancel always finds it
+    // running, however slow the machine (the gate is opened only for the resume).
+    mkdirSync(join(dir, 'gates'));
+    for (const s of ['AAPL', 'MSFT']) for (const h of [1, 5]) for (const cy of [1, 2]) writeFileSync(join(dir, 'gates', `work_symbol_${s}_horizon_${h}_cycle_${cy}`), '');
+    const gate = join(dir, 'gates', 'work_symbol_AAPL_horizon_1_cycle_2');
+    rmSync(gate);
+    const run = spawnCli(['start', 'job.yaml', '--plain', '--verbose', '--set', `stages.work.options.gateFile=${join(dir, 'gates', '{task}')}`, '--set', 'stages.work.options.gateStep=50'], { cwd: dir });
+    await waitFor(() => run.output().includes('work/symbol=AAPL/horizon=1/cycle=2 waiting at step 50'), 60_000, 'the task to reach its gate');
     const c = await runCli(['cancel', 'job.yaml', 'work/*AAPL*horizon=1*'], { cwd: dir });
     expect(c.code, c.stderr).toBe(0);
     expect(c.stdout).toMatch(/cancelled work\/symbol=AAPL\/horizon=1\/cycle=2 \(checkpoint at step \d+\)/);
@@ -81,6 +86,7 @@ describe('operations commands', () => {
     expect(unknown.code).toBe(2);
     expect(unknown.stderr).toContain('RUNNER_TASK_NOT_FOUND: no task matches "nope/*"');
 
+    writeFileSync(gate, '');
     const ok = await runCli(['resume', 'job.yaml', 'work/*AAPL*horizon=1*'], { cwd: dir });
     expect(ok.code).toBe(0);
     expect(ok.stdout).toContain(`resumed work/symbol=AAPL/horizon=1/cycle=2 ← cancellation checkpoint at step ${step}/200`);
@@ -88,7 +94,7 @@ describe('operations commands', () => {
     expect(again.code).toBe(0);
     const [done] = await cliJson<any[]>(['tasks', 'job.yaml', 'work/symbol=AAPL/horizon=1/cycle=2'], { cwd: dir });
     expect(done.result).toMatchObject({ resumedFrom: step, executed: 200 - step });
-  }, 60_000);
+  }, 240_000);
 
   test('a live runner picks up `runner resume` without a restart, and reset refuses while it runs', async () => {
     const dir = tempProject({
@@ -118,7 +124,7 @@ stages:
     const tasks = await cliJson<any[]>(['tasks', 'job.yaml'], { cwd: dir });
     expect(tasks.map((t) => t.state)).toEqual(['completed', 'pending']);
     expect(tasks[1].lastCheckpoint.type).toBe('cancellation');
-  }, 60_000);
+  }, 180_000);
 
   test('checkpoints: list, show, stats, delete and prune (with orphans)', async () => {
     const dir = tempProject({
@@ -162,7 +168,7 @@ stages:
     const bad = await runCli(['checkpoints', 'job.yaml', 'prune', '--older-than', 'soon'], { cwd: dir });
     expect(bad.code).toBe(2);
     expect(bad.stderr).toContain('--older-than: cannot read "soon"');
-  }, 60_000);
+  }, 180_000);
 
   test('reset --stage clears that stage and everything downstream, --backup keeps a copy', async () => {
     const dir = tempProject({ 'job.yaml': DEMO.replace('stepMs: 5', 'stepMs: 0') });
@@ -182,7 +188,7 @@ stages:
     expect(all.stdout).toContain('reset 8 tasks');
     const bad = await runCli(['reset', 'job.yaml', '--stage', 'nope', '--force'], { cwd: dir });
     expect(bad.stderr).toContain('--stage nope: no such stage');
-  }, 60_000);
+  }, 180_000);
 
   test('--only runs the matching tasks and exits 0 when they completed; status shows an ETA', async () => {
     const dir = tempProject({ 'job.yaml': DEMO.replace('stepMs: 5', 'stepMs: 1') });
@@ -200,10 +206,12 @@ stages:
   });
 
   test('--help on every command', async () => {
-    for (const cmd of ['validate', 'start', 'status', 'tasks', 'cancel', 'resume', 'checkpoints', 'reset', 'plugins', 'schema', 'study', 'data']) {
-      const r = await runCli([cmd, '--help']);
-      expect(r.code, cmd).toBe(0);
-      expect(r.stdout, cmd).toContain(`runner ${cmd}`);
+    const cmds = ['validate', 'start', 'plan', 'status', 'tasks', 'cancel', 'resume', 'checkpoints', 'reset', 'report', 'serve', 'plugins', 'schema', 'study', 'data'];
+    // Concurrently: each is a process start, mostly waiting on a busy machine.
+    const results = await Promise.all(cmds.map((cmd) => runCli([cmd, '--help'])));
+    for (const [i, cmd] of cmds.entries()) {
+      expect(results[i]!.code, cmd).toBe(0);
+      expect(results[i]!.stdout, cmd).toContain(`runner ${cmd}`);
     }
     const none = await runCli([]);
     expect(none.code).toBe(2);

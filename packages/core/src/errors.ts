@@ -28,6 +28,7 @@ export const ERROR_TABLE = {
   RUNNER_SNAPSHOT_CORRUPT: { exit: 1 },
   RUNNER_STORE_UNWRITABLE: { exit: 2 },
   RUNNER_TASK_ABORTED: { exit: 1 },
+  RUNNER_TASK_CRASHED: { exit: 1 },
   RUNNER_TASK_NOT_FOUND: { exit: 2 },
   RUNNER_TASK_STATE: { exit: 2 },
   RUNNER_TASK_TIMEOUT: { exit: 1 },
@@ -252,6 +253,11 @@ export function configNotFound(file: string): RunnerError {
   });
 }
 
+/** The path exists but is no readable file (a directory, no permission): there is no job spec to load. */
+export function configNotAFile(file: string, why: string, hint: string): RunnerError {
+  return new RunnerError(ErrorCodes.RUNNER_CONFIG_NOT_FOUND, `job spec ${file} ${why}`, { hint });
+}
+
 export function configParse(file: string, issues: ErrorIssue[]): RunnerError {
   return new RunnerError(ErrorCodes.RUNNER_CONFIG_PARSE, `${file}: the file is not valid YAML`, {
     issues,
@@ -378,6 +384,20 @@ export function storeUnwritable(dir: string, cause: unknown): RunnerError {
 
 export function taskAborted(taskId: string, reason: string): RunnerError {
   return new RunnerError(ErrorCodes.RUNNER_TASK_ABORTED, `${taskId}: ${reason}`, { taskId, retryable: true });
+}
+
+export function taskCrashed(taskId: string, stage: string, exit: string, deaths: number, cause: unknown): RunnerError {
+  return new RunnerError(
+    ErrorCodes.RUNNER_TASK_CRASHED,
+    `${taskId}: its process ${exit} while it ran in quarantine (in its own process, because it had been running at ${deaths} runner deaths in a row without progress): ` +
+      'it most likely brings the process down itself (a crash in native code, or out of memory)',
+    {
+      taskId,
+      cause,
+      retryable: true,
+      hint: `Set \`isolation: process\` on stage "${stage}" so that a crash ends only its own process, fix the plugin (or give it more memory), then run \`runner resume <spec> ${taskId}\`.`,
+    },
+  );
 }
 
 export function taskNotFound(pattern: string, hint?: string, what = 'task'): RunnerError {

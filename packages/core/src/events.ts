@@ -23,6 +23,16 @@ export interface RunStartEvent {
   threads: number;
   /** Notes from planning: options changed, stale tasks reset. */
   notes: string[];
+  /** Per stage, the tasks this runner may still run (pending or running, selected by `--only`, not blocked). */
+  toRun?: Record<string, number>;
+}
+
+/** A task's state changed by another process (`runner cancel`/`resume`, another runner). */
+export interface TaskStateEvent {
+  id: string;
+  stage: string;
+  from: TaskState;
+  to: TaskState;
 }
 
 export interface TaskStartEvent {
@@ -39,6 +49,8 @@ export interface TaskProgressEvent {
   id: string;
   step?: number;
   total?: number;
+  unit?: string;
+  inner?: { step: number; total: number; unit: string };
   message?: string;
   metrics?: Record<string, number>;
 }
@@ -92,6 +104,11 @@ export interface RunnerEvents {
   'task:event': (e: TaskCustomEvent) => void;
   'task:end': (e: TaskEndEvent) => void;
   'run:end': (e: RunEndEvent) => void;
+  'task:state': (e: TaskStateEvent) => void;
+  /** The work left changed other than by a task ending well (a failure blocks dependents, a cancel). */
+  'run:remaining': (e: { toRun: Record<string, number> }) => void;
+  /** The runner stops claiming work (SIGINT, SIGTERM, a store error); running tasks save checkpoints. */
+  'run:stopping': (e: { reason: string }) => void;
   /** Runner-level messages: notes, warnings, waiting for other runners. */
   'run:log': (e: { level: 'info' | 'warn' | 'error'; message: string }) => void;
 }

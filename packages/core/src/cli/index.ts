@@ -9,8 +9,11 @@ import { cancelCommand } from './commands/cancel.js';
 import { checkpointsCommand } from './commands/checkpoints.js';
 import { gatherCommand } from './commands/gather.js';
 import { k8sCommand } from './commands/k8s.js';
+import { planCommand } from './commands/plan.js';
 import { pluginsCommand } from './commands/plugins.js';
+import { reportCommand } from './commands/report.js';
 import { resetCommand } from './commands/reset.js';
+import { serveCommand } from './commands/serve.js';
 import { resumeCommand } from './commands/resume.js';
 import { schemaCommand } from './commands/schema.js';
 import { startCommand } from './commands/start.js';
@@ -50,6 +53,7 @@ export async function main(argv: string[] = hideBin(process.argv)): Promise<void
     .usage('$0 <command> <spec> [options]\n\nCrash-safe runner for long ML and quant jobs. Docs: README.md, docs/')
     .command(validateCommand)
     .command(startCommand)
+    .command(planCommand)
     .command(statusCommand)
     .command(tasksCommand)
     .command(cancelCommand)
@@ -58,6 +62,8 @@ export async function main(argv: string[] = hideBin(process.argv)): Promise<void
     .command(resetCommand)
     .command(gatherCommand)
     .command(k8sCommand)
+    .command(reportCommand)
+    .command(serveCommand)
     .command(pluginsCommand)
     .command(schemaCommand)
     .command(extra as never[])

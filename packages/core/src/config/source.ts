@@ -1,6 +1,6 @@
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import { isMap, isPair, isScalar, isSeq, LineCounter, parseDocument, type Document, type Node } from 'yaml';
-import { configNotFound, configParse, type ErrorIssue } from '../errors.js';
+import { configNotAFile, configNotFound, configParse, type ErrorIssue } from '../errors.js';
 
 export type PathSegment = string | number;
 
@@ -22,7 +22,23 @@ export function readYamlFile(file: string, displayName = file): { value: unknown
   try {
     text = readFileSync(file, 'utf8');
   } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'ENOENT') throw configNotFound(displayName);
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code === 'ENOENT') throw configNotFound(displayName);
+    if (code === 'EISDIR') {
+      let specs: string[] = [];
+      try {
+        specs = readdirSync(file).filter((f) => /\.ya?ml$/.test(f)).slice(0, 5);
+      } catch {
+        // unreadable directory: no suggestions
+      }
+      const shown = displayName === '.' ? '' : `${displayName.replace(/\/$/, '')}/`;
+      throw configNotAFile(
+        displayName,
+        'is a directory, not a YAML file',
+        specs.length > 0 ? `Name the spec file, e.g. \`runner start ${shown}${specs[0]}\` (found: ${specs.join(', ')}).` : 'Name a YAML job spec file, e.g. `runner start configs/quickstart.yaml`.',
+      );
+    }
+    if (code === 'EACCES' || code === 'EPERM') throw configNotAFile(displayName, 'cannot be read (permission denied)', 'Check the file permissions, or copy the spec somewhere readable.');
     throw err;
   }
   return parseYamlText(text, displayName);

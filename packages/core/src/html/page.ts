@@ -78,7 +78,8 @@ ${opts.body}
 /** One chart: x values first, then one array per series (nulls leave gaps). */
 export interface ChartSpec {
   title?: string;
-  series: Array<{ label: string; color?: string; dash?: number[]; points?: boolean; width?: number }>;
+  /** `line: false` draws points only (a scatter, e.g. trial values); `points` adds dots to a line. */
+  series: Array<{ label: string; color?: string; dash?: number[]; points?: boolean; width?: number; line?: boolean }>;
   data: Array<ArrayLike<number | null>>;
   /** x is Unix seconds (time axis) or a plain number such as an epoch or a trial number. */
   xTime?: boolean;
@@ -87,6 +88,8 @@ export interface ChartSpec {
   height?: number;
   /** Log-scale y axis. */
   yLog?: boolean;
+  /** `false` hides the legend (e.g. dozens of per-trial curves). @default true */
+  legend?: boolean;
   /** Optional scatter marks drawn over the first series: x values, y values and a colour each. */
   marks?: Array<{ x: number; y: number; color: string }>;
 }
@@ -109,11 +112,12 @@ window.runnerChart=function(id,spec){
   var el=document.getElementById(id); if(!el) return;
   var pal=${JSON.stringify(PALETTE)};
   var series=[{label:spec.xLabel||(spec.xTime?'time':'x')}];
-  spec.series.forEach(function(s,i){series.push({label:s.label,stroke:s.color||pal[i%pal.length],width:s.width||1.5,dash:s.dash,
-    points:{show:!!s.points,size:5},spanGaps:false});});
+  spec.series.forEach(function(s,i){var o={label:s.label,stroke:s.color||pal[i%pal.length],width:s.width||1.5,dash:s.dash,
+    points:{show:!!s.points||s.line===false,size:5,fill:s.color||pal[i%pal.length]},spanGaps:false};
+    if(s.line===false){o.paths=function(){return null;};}series.push(o);});
   var marks=spec.marks||[];
   var opts={title:spec.title,width:Math.max(320,Math.min(1100,(el.clientWidth||900))),height:spec.height||260,
-    scales:{x:{time:!!spec.xTime},y:spec.yLog?{distr:3}:{}},series:series,
+    scales:{x:{time:!!spec.xTime},y:spec.yLog?{distr:3}:{}},series:series,legend:{show:spec.legend!==false},
     axes:[{label:spec.xLabel},{label:spec.yLabel,size:70}],
     hooks:{draw:[function(u){ if(!marks.length) return; var ctx=u.ctx; ctx.save();
       marks.forEach(function(m){var x=u.valToPos(m.x,'x',true),y=u.valToPos(m.y,'y',true);

@@ -102,8 +102,13 @@ export interface CheckpointApi<State = unknown> {
 }
 
 export interface ProgressUpdate {
+  /** Units done; may be fractional (e.g. 20.3 epochs). */
   step?: number;
   total?: number;
+  /** What a step counts, e.g. `epoch` or `trial`; shown as `epoch 21/40`. */
+  unit?: string;
+  /** Progress inside the current step, e.g. `{ step: 12, total: 38, unit: 'batch' }`: shown as `epoch 21/40, batch 12/38`. */
+  inner?: { step: number; total: number; unit: string };
   message?: string;
   /** Latest metrics, e.g. `{ loss: 0.12, val_loss: 0.15 }`. */
   metrics?: Record<string, number>;
@@ -359,6 +364,60 @@ export interface OptionsIssue {
   hint?: string;
 }
 
+/** A task as a report sees it: its stored record (state, progress, result, timings). */
+export type ReportTask = import('../store/types.js').TaskRecord;
+
+/** A chart of a report section: x values first, then one array per series (see `@runner/core/html`). */
+export type ReportChart = import('../html/page.js').ChartSpec;
+
+/** A table of a report section. Cells are plain values; the report escapes them. */
+export interface ReportTable {
+  title?: string;
+  columns: string[];
+  rows: Array<Array<string | number | null>>;
+  /** Columns (by index) that hold numbers, aligned right. */
+  numeric?: number[];
+}
+
+/**
+ * What a plugin's {@link PluginDefinition.report} hook reads: its stage, its tasks and its
+ * private databases, all read-only (the report may run while a runner writes).
+ */
+export interface ReportInput<Options = Record<string, unknown>> {
+  run: { name: string; runDir: string };
+  stage: { id: string; options: Readonly<Options> };
+  /** The stage's planned tasks in plan order, with state, progress and result. */
+  tasks: readonly ReportTask[];
+  /** Child tasks of those tasks (e.g. HPO trials). */
+  children: readonly ReportTask[];
+  /** The plugin's private database `name`, as `ctx.db(name)` gives it in a task; read-only. */
+  db(name: string): Pick<PluginDb, 'get' | 'range'>;
+}
+
+/**
+ * One section of `runner report` and of the dashboard, e.g. a study's optimisation history or a
+ * backtest's equity and drawdown. Sections appear under their stage, in the order returned.
+ *
+ * @example
+ * ```ts
+ * report: ({ tasks }) => tasks.filter((t) => t.result).map((t) => ({
+ *   title: `equity ${t.id}`,
+ *   charts: [{ title: 'Equity', xTime: true, series: [{ label: 'strategy' }], data: [xs, ys] }],
+ * })),
+ * ```
+ */
+export interface ReportSection {
+  title: string;
+  /** The task it belongs to, if one. */
+  taskId?: string;
+  /** A line of text under the title. */
+  note?: string;
+  charts?: ReportChart[];
+  tables?: ReportTable[];
+  /** Trusted HTML added after charts and tables: escape every value (`escapeHtml` from `@runner/core/html`). */
+  html?: string;
+}
+
 /**
  * A plugin. `Options` is the type of the validated, defaulted options; `Result` what `run`
  * returns (plain data, stored and handed to downstream tasks); `State` what its checkpoints hold.
@@ -401,6 +460,13 @@ export interface PluginDefinition<Options = object, Result = unknown, State = un
   validate?(options: Options): OptionsIssue[];
   /** Extra CLI commands (reports, exports). */
   commands?: readonly PluginCommand[];
+  /**
+   * Sections this stage adds to `runner report` and the dashboard (charts, tables), built from
+   * its tasks and private databases. Runs on the main thread, never in a worker: import heavy
+   * modules inside. Without it the report still shows the stage's summary, its headline metric
+   * and the curves of `result.history` (see docs/report.md).
+   */
+  report?(input: ReportInput<Options>): ReportSection[] | Promise<ReportSection[]>;
   run(ctx: TaskContext<Options, State>): Promise<Result> | Result;
 }
 

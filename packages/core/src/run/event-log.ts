@@ -5,7 +5,7 @@ import type { RunnerEventName, RunnerEvents } from '../events.js';
 
 export const EVENTS_FILE = 'events.jsonl';
 
-const NAMES: RunnerEventName[] = ['run:start', 'task:start', 'task:progress', 'task:checkpoint', 'task:log', 'task:event', 'task:end', 'run:end', 'run:log'];
+const NAMES: RunnerEventName[] = ['run:start', 'task:start', 'task:progress', 'task:checkpoint', 'task:log', 'task:event', 'task:end', 'task:state', 'run:stopping', 'run:end', 'run:log'];
 
 /**
  * Appends every runner event to `<runDir>/events.jsonl`, one JSON object per line with `time`

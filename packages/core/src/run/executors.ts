@@ -149,6 +149,7 @@ export class ProcessExecutor {
           outcome ?? {
             ok: false,
             aborted: signal === 'SIGKILL',
+            exited: signal ? `was killed by ${signal}` : `exited with code ${code}`,
             error: {
               name: 'Error',
               code: 'RUNNER_PLUGIN_FAILED',

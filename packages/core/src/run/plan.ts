@@ -132,6 +132,13 @@ function projectionKey(cell: Cell, keys: readonly string[]): string {
   return keys.map((k) => `${k}=${String(cell[k])}`).join('\u0000');
 }
 
+/** The stages' options and fingerprints as the store keeps them for `runner plan` to diff against. */
+export function stageSnapshot(spec: ResolvedJobSpec): Record<string, { plugin: string; options: unknown; fingerprint: string; targets: string }> {
+  const out: Record<string, { plugin: string; options: unknown; fingerprint: string; targets: string }> = {};
+  for (const s of spec.stages) out[s.id] = { plugin: s.plugin.name, options: structuredClone(s.options), ...stageFingerprint(s) };
+  return out;
+}
+
 /**
  * A stage's fingerprint hashes its plugin (name and major version) and its resolved options,
  * except those the plugin marks resume-safe, which go into `targets` instead.

@@ -51,7 +51,7 @@ export type MainMessage =
   | { type: 'child-result'; req: number; ok: true; result: unknown }
   | { type: 'child-result'; req: number; ok: false; error: SerializedError };
 
-export type ExecOutcome = ({ ok: true; result: unknown } | { ok: false; error: SerializedError; aborted: boolean }) & {
+export type ExecOutcome = ({ ok: true; result: unknown } | { ok: false; error: SerializedError; aborted: boolean; exited?: string }) & {
   /** Progress reported since the last progress message (sent with the outcome, not on its own). */
   progress?: ProgressUpdate;
   /** Time the plugin ran, measured in the worker. */

@@ -13,6 +13,7 @@ import {
   serializeError,
   storeUnwritable,
   taskAborted,
+  taskCrashed,
   taskTimeout,
   type SerializedError,
 } from '../errors.js';
@@ -22,9 +23,11 @@ import type { ChildTaskSpec, UpstreamTask } from '../plugin/types.js';
 import { ownerAlive, RunStore, type Retention, type TaskOutcome } from '../store/lmdb-store.js';
 import { emptyCounts, type OwnerRecord, type OwnerRef, type StateCounts, type TaskProgress, type TaskRecord, type TaskState } from '../store/types.js';
 import { HOST, procStartTime } from '../util/proc.js';
+import { recoverEventLog } from './event-log-recover.js';
+import { EVENTS_FILE } from './event-log.js';
 import { ProcessExecutor, ThreadExecutor, type RunningHandle } from './executors.js';
 import { artifactDirFor } from './paths.js';
-import { idMatcher, optionsFingerprint, planRun, type Plan, type PlannedTask } from './plan.js';
+import { idMatcher, optionsFingerprint, planRun, stageSnapshot, type Plan, type PlannedTask } from './plan.js';
 import type { ExecOutcome, TaskPayload, WorkerMessage } from './protocol.js';
 
 export interface RunnerOptions {
@@ -174,12 +177,25 @@ export class Runner {
       counts: this.countStates(),
       threads: this.spec.pool.threads,
       notes,
+      toRun: this.toRunByStage(),
     });
     const finished = new Promise<void>((resolve) => (this.finishResolve = resolve));
     this.startTimers();
     this.kick();
     await finished;
     return this.close();
+  }
+
+  /**
+   * A second SIGINT/SIGTERM: the process exits at once with tasks running. Recording that (one
+   * synchronous write) tells the next start this death was on purpose, not a crash of a task.
+   */
+  markExiting(): void {
+    try {
+      this.store?.markExiting(this.owner.id);
+    } catch {
+      // Exiting anyway; at worst the next start counts this death as unexplained.
+    }
   }
 
   /** First SIGINT/SIGTERM: stop claiming, cancel running tasks cooperatively, then finish. */
@@ -189,6 +205,7 @@ export class Runner {
     this.stopReason = reason;
     const n = this.active.size;
     this.log('warn', `${reason}: stopping; ${n} running task${n === 1 ? '' : 's'} will save a checkpoint (again to exit at once)`);
+    this.events.emit('run:stopping', { reason });
     for (const b of this.ready) b.length = 0;
     for (const a of this.active.values()) this.requestCancel(a, 'interrupt', `interrupted by ${reason}`);
     for (const c of this.childQueue.splice(0)) this.replyChild(c, { ok: false, error: serializeError(taskAborted(c.id, `interrupted by ${reason}`)) });
@@ -212,10 +229,16 @@ export class Runner {
         argv: process.argv.slice(1),
       };
       const others = this.store.listOwners().filter((o) => !this.isStale(o, o));
+      if (others.length === 0) {
+        // With another runner alive, its unwritten lines are still to come: leave the file to it.
+        const recovered = recoverEventLogSafely(this.spec.runDir, this.store);
+        if (recovered > 0) notes.push(`${recovered} committed event${recovered === 1 ? '' : 's'} missing from ${EVENTS_FILE} (written in batches, lost in a crash) appended from the store, marked "recovered"`);
+      }
       await this.store.registerOwner(me);
       for (const o of others) notes.push(`another runner (pid ${o.pid} on ${o.host}) is working on this run; tasks are shared, none runs twice`);
       const reset = await this.store.resetStale((o, rec) => this.isStale(o, rec));
       if (reset.length > 0) notes.push(`${reset.length} task${reset.length === 1 ? ' was' : 's were'} left running by a runner that is gone; reset to pending: ${summariseIds(reset.map((r) => r.id))}`);
+      notes.push(...quarantineNotes(reset));
       this.plan = planRun(this.spec);
       if (this.options.plan) this.plan = this.options.plan(this.plan);
       const meta = this.store.getMeta();
@@ -225,6 +248,7 @@ export class Runner {
         if (sync.invalidated.length > 0) notes.push(`options changed for ${summariseIds(sync.invalidated)}; their checkpoints no longer apply, so they start fresh`);
         await this.store.setPlanDigest(this.plan.digest);
       }
+      if (meta?.planDigest !== this.plan.digest || !this.store.getStageSnapshot()) await this.store.setStageSnapshot(stageSnapshot(this.spec));
       await this.store.trimEvents(200_000);
     } catch (err) {
       await this.store.removeOwner(this.owner.id).catch(() => {});
@@ -257,6 +281,9 @@ export class Runner {
     for (const n of this.nodes.values()) n.waiting = n.t.needs.filter((id) => this.nodes.get(id)?.state !== 'completed').length;
     const maxStage = Math.max(0, ...this.spec.stages.map((s) => s.index));
     this.ready = Array.from({ length: maxStage + 1 }, () => []);
+    // Interrupted tasks with checkpoints go first within their stage: their work is half done.
+    const resumable = this.tasksWithCheckpoints();
+    for (const n of this.nodes.values()) if (resumable.has(n.t.id)) this.enqueueIfReady(n);
     for (const n of this.nodes.values()) this.enqueueIfReady(n);
   }
 
@@ -443,7 +470,34 @@ export class Runner {
     const rec = this.store.getTask(n.t.id);
     if (!rec) return;
     n.retryAt = rec.retryAt;
+    const was = n.state;
     this.setState(n, rec.state);
+    if (was !== rec.state && rec.state === 'pending' && rec.lastCheckpoint && n.queued) {
+      // Resumed with a checkpoint: move it ahead of fresh tasks of its stage.
+      const bucket = this.ready[n.t.stageDef.index]!;
+      const i = bucket.indexOf(n);
+      if (i > 0) {
+        bucket.splice(i, 1);
+        bucket.unshift(n);
+      }
+    }
+    if (was !== rec.state) {
+      this.events.emit('task:state', { id: n.t.id, stage: n.t.stage, from: was, to: rec.state });
+      this.events.emit('run:remaining', { toRun: this.toRunByStage() });
+    }
+  }
+
+  /** Ids of pending tasks that have checkpoints (one key read per task with any). */
+  private tasksWithCheckpoints(): Set<string> {
+    const out = new Set<string>();
+    let last = '';
+    for (const key of this.store.checkpoints.getKeys()) {
+      const id = (key as [string, number])[0];
+      if (id === last) continue;
+      last = id;
+      if (this.nodes.get(id)?.state === 'pending') out.add(id);
+    }
+    return out;
   }
 
   // ------------------------------------------------------------------ running a task
@@ -475,7 +529,7 @@ export class Runner {
     this.active.set(rec.id, a);
     const { payload, resumeFrom } = this.payloadFor(a, node ? node.t.stageDef.options : child!.options);
     this.events.emit('task:start', { id: rec.id, stage: rec.stage, cell: rec.cell, attempt: rec.attempts, resumeFrom, parent: rec.parent });
-    const isolation = stage?.isolation ?? this.spec.pool.isolation;
+    const isolation = rec.quarantine ? 'process' : (stage?.isolation ?? this.spec.pool.isolation);
     const hooks = { onMessage: (m: WorkerMessage) => this.onWorkerMessage(a, m) };
     try {
       a.handle =
@@ -486,8 +540,6 @@ export class Runner {
       void this.settle(a, { ok: false, aborted: false, error: serializeError(err) });
       return;
     }
-    const timeoutMs = stage?.timeoutMs;
-    if (timeoutMs) a.timers.push(setTimeout(() => this.requestCancel(a, 'timeout', `timed out after ${timeoutMs} ms`), timeoutMs));
     a.handle.done.then(
       (outcome) => this.settle(a, outcome),
       (err) =>
@@ -578,11 +630,15 @@ export class Runner {
 
   private onWorkerMessage(a: Active, m: WorkerMessage): void {
     switch (m.type) {
-      case 'started':
+      case 'started': {
         a.started = true;
         a.execStart = Date.now();
         if (a.pendingCancel) a.handle?.send({ type: 'cancel', reason: a.pendingCancel });
+        // The stage's timeout counts the task's own run, not its wait for a thread or process.
+        const timeoutMs = a.stage?.timeoutMs;
+        if (timeoutMs && !a.settled) a.timers.push(setTimeout(() => this.requestCancel(a, 'timeout', `timed out after ${timeoutMs} ms`), timeoutMs));
         return;
+      }
       case 'result':
         return;
       case 'progress': {
@@ -672,7 +728,9 @@ export class Runner {
       const error =
         a.cancelKind === 'timeout'
           ? serializeError(taskTimeout(a.id, a.stage?.timeoutMs ?? 0))
-          : serializeError(pluginFailed(a.plugin.name, a.id, wrapCause(outcome.error), outcome.error.retryable !== false));
+          : rec.quarantine && outcome.exited
+            ? serializeError(taskCrashed(a.id, a.stage?.id ?? rec.stage, outcome.exited, rec.suspect?.deaths ?? 0, wrapCause(outcome.error)))
+            : serializeError(pluginFailed(a.plugin.name, a.id, wrapCause(outcome.error), outcome.error.retryable !== false));
       o = this.failureOutcome(a, error, runMs);
     }
     try {
@@ -740,6 +798,7 @@ export class Runner {
       note,
       parent: a.record.parent,
     });
+    if (a.node && (state === 'failed' || state === 'cancelled')) this.events.emit('run:remaining', { toRun: this.toRunByStage() });
     if (a.child) {
       if (state === 'pending' && o.state === 'pending' && o.retryAt !== undefined && !this.stopping) {
         // A child retries on its own schedule; the parent keeps waiting.
@@ -835,7 +894,7 @@ export class Runner {
         if (a.cancelKind) continue;
         if (this.store.getTask(a.id)?.cancelRequested) this.requestCancel(a, 'cancel', 'cancelled by `runner cancel`');
       }
-      if (++this.ticks % 5 === 0) await this.store.resetStale((o, rec) => this.isStale(o, rec));
+      if (++this.ticks % 5 === 0) for (const n of quarantineNotes(await this.store.resetStale((o, rec) => this.isStale(o, rec)))) this.log('warn', n);
       this.followOthers();
     } catch (err) {
       this.onStoreError(err);
@@ -932,8 +991,23 @@ export class Runner {
     return summary;
   }
 
+  /** Per stage, the tasks this runner may still run: pending or running, selected, not blocked. */
+  private toRunByStage(): Record<string, number> {
+    const out: Record<string, number> = {};
+    for (const s of this.spec.stages) out[s.id] = 0;
+    const blocked = this.blockedNodes();
+    for (const n of this.nodes.values()) {
+      if ((n.state === 'pending' || n.state === 'running') && n.eligible && !blocked.has(n)) out[n.t.stage] = (out[n.t.stage] ?? 0) + 1;
+    }
+    return out;
+  }
+
   /** Pending tasks that need, directly or further up, something failed or cancelled. */
   private blockedCount(): number {
+    return this.blockedNodes().size;
+  }
+
+  private blockedNodes(): Set<Node> {
     const memo = new Map<Node, boolean>();
     const isBlocked = (n: Node): boolean => {
       const m = memo.get(n);
@@ -946,9 +1020,9 @@ export class Runner {
       memo.set(n, b);
       return b;
     };
-    let count = 0;
-    for (const n of this.nodes.values()) if (n.state === 'pending' && n.waiting > 0 && isBlocked(n)) count++;
-    return count;
+    const out = new Set<Node>();
+    for (const n of this.nodes.values()) if (n.state === 'pending' && n.waiting > 0 && isBlocked(n)) out.add(n);
+    return out;
   }
 
   private countStates(): StateCounts {
@@ -959,6 +1033,25 @@ export class Runner {
 
   private log(level: 'info' | 'warn' | 'error', message: string): void {
     this.events.emit('run:log', { level, message });
+  }
+}
+
+/** What the crash rule decided for tasks a dead runner held, as notes for the user. */
+function quarantineNotes(reset: TaskRecord[]): string[] {
+  const out: string[] = [];
+  for (const r of reset) {
+    const q = /^\S+ (quarantined: .*)$/.exec(r.notes.at(-1) ?? '');
+    if (r.quarantine && q) out.push(`${r.id} is ${q[1]}`);
+  }
+  return out;
+}
+
+function recoverEventLogSafely(runDir: string, store: RunStore): number {
+  try {
+    return recoverEventLog(runDir, store);
+  } catch {
+    // The log is a convenience; the store is the source of truth.
+    return 0;
   }
 }
 

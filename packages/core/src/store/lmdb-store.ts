@@ -2,7 +2,8 @@ import { open, type Database, type DatabaseOptions, type RootDatabase } from 'lm
 import { mkdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { storeUnwritable } from '../errors.js';
-import { HOST, pidAlive } from '../util/proc.js';
+import { judgeDeath, type DeathCause, type HeldTask } from '../run/crash-rule.js';
+import { bootId, HOST, pidAlive } from '../util/proc.js';
 import type { SerializedError } from '../errors.js';
 import {
   emptyCounts,
@@ -166,6 +167,15 @@ export class RunStore {
     });
   }
 
+  /** The stages' resolved options as last synced, so a dry run can name the keys that changed. */
+  async setStageSnapshot(stages: StageSnapshot): Promise<void> {
+    await this.meta.put('stages', stages);
+  }
+
+  getStageSnapshot(): StageSnapshot | undefined {
+    return this.meta.get('stages') as StageSnapshot | undefined;
+  }
+
   // ---------------------------------------------------------------- events
 
   /** Appends an event inside the current write transaction and returns it. */
@@ -188,6 +198,11 @@ export class RunStore {
       if (n++ >= limit) return;
       yield value;
     }
+  }
+
+  /** Events newest first (to read back the end of the feed). */
+  *eventsNewestFirst(): Iterable<StoredEvent> {
+    for (const { value } of this.events.getRange({ reverse: true })) yield value;
   }
 
   async recordEvent(type: string, data?: unknown, owner?: string): Promise<StoredEvent> {
@@ -429,6 +444,9 @@ export class RunStore {
         endedAt: now,
         updatedAt: now,
         runMs: rec.runMs + outcome.runMs,
+        // The process outlived the attempt: the run of deaths is broken (a quarantine lasts until the task ends).
+        suspect: outcome.state === 'pending' && rec.quarantine ? rec.suspect : undefined,
+        quarantine: outcome.state === 'pending' ? rec.quarantine : undefined,
       };
       if (progress) next.progress = progress;
       if (outcome.state === 'completed') {
@@ -454,9 +472,32 @@ export class RunStore {
       }
       this.putTask(next);
       this.appendEvent({ type: 'task:end', task: id, state: next.state, owner: ownerId, time: now });
+      if (next.state !== 'pending') this.settleChildren(next, ownerId, now);
       return next;
     });
     return record ? { record, removedFiles } : undefined;
+  }
+
+  /**
+   * A parent that ended no longer asks for its children: those still pending (e.g. the child of
+   * a trial that was pruned or failed just before a crash) end as cancelled, as they would have
+   * when the parent cancelled them itself.
+   */
+  private settleChildren(parent: TaskRecord, ownerId: string, now: number): void {
+    for (const { key, value } of this.tasks.getRange({ start: `${parent.id}/` })) {
+      if (!key.startsWith(`${parent.id}/`)) break;
+      if (value.parent !== parent.id || value.state !== 'pending') continue;
+      this.putTask({
+        ...value,
+        state: 'cancelled',
+        retryAt: undefined,
+        suspect: undefined,
+        quarantine: undefined,
+        updatedAt: now,
+        notes: pushNote(value.notes, `cancelled: its parent ${parent.state} without needing it any more`),
+      });
+      this.appendEvent({ type: 'task:cancel', task: key, state: 'cancelled', owner: ownerId, time: now });
+    }
   }
 
   /** Persists the latest progress of running tasks (one transaction for all). */
@@ -494,26 +535,70 @@ export class RunStore {
     return this.tasks.transaction(() => {
       const out: TaskRecord[] = [];
       const now = Date.now();
+      const held = new Map<string, TaskRecord[]>();
       for (const id of candidates) {
         const rec = this.tasks.get(id);
         if (!rec || rec.state !== 'running' || !rec.owner || !staleOwners.has(rec.owner.id)) continue;
-        const next: TaskRecord = {
-          ...rec,
-          state: rec.cancelRequested ? 'cancelled' : 'pending',
-          owner: undefined,
-          cancelRequested: undefined,
-          endedAt: now,
-          updatedAt: now,
-          runMs: rec.runMs + Math.max(0, (rec.progress?.updatedAt ?? rec.startedAt ?? now) - (rec.startedAt ?? now)),
-          notes: pushNote(rec.notes, rec.cancelRequested ? 'cancelled; its runner was gone' : 'interrupted; resumed after restart'),
-        };
-        this.putTask(next);
-        this.appendEvent({ type: 'task:reset', task: id, state: next.state, owner: rec.owner.id, time: now });
-        out.push(next);
+        held.set(rec.owner.id, [...(held.get(rec.owner.id) ?? []), rec]);
+      }
+      for (const [oid, recs] of held) {
+        const verdicts = judgeDeath(recs.map((r) => this.heldTask(r)), this.deathCause(this.owners.get(oid)));
+        for (const rec of recs) {
+          const v = verdicts.get(rec.id) ?? {};
+          const id = rec.id;
+          let notes = pushNote(rec.notes, rec.cancelRequested ? 'cancelled; its runner was gone' : 'interrupted; resumed after restart');
+          if (v.note) notes = pushNote(notes, v.note);
+          const next: TaskRecord = {
+            ...rec,
+            state: rec.cancelRequested ? 'cancelled' : 'pending',
+            owner: undefined,
+            cancelRequested: undefined,
+            suspect: v.suspect,
+            quarantine: v.quarantine,
+            endedAt: now,
+            updatedAt: now,
+            runMs: rec.runMs + Math.max(0, (rec.progress?.updatedAt ?? rec.startedAt ?? now) - (rec.startedAt ?? now)),
+            notes,
+          };
+          this.putTask(next);
+          this.appendEvent({ type: 'task:reset', task: id, state: next.state, owner: oid, time: now, ...(v.note ? { data: { quarantine: v.note } } : {}) });
+          out.push(next);
+        }
       }
       for (const oid of staleOwners) if (this.owners.get(oid)) this.owners.remove(oid);
       return out;
     });
+  }
+
+  /** A task held by a dead runner, as the crash rule sees it: did its attempt make progress? */
+  private heldTask(rec: TaskRecord): HeldTask {
+    const since = rec.startedAt ?? Infinity;
+    let progressed = (rec.lastCheckpoint?.time ?? -Infinity) >= since;
+    if (!progressed) {
+      for (const { key, value } of this.tasks.getRange({ start: `${rec.id}/` })) {
+        if (!key.startsWith(`${rec.id}/`)) break;
+        if (value.parent === rec.id && value.state !== 'running' && (value.endedAt ?? -Infinity) >= since) {
+          progressed = true;
+          break;
+        }
+      }
+    }
+    return { id: rec.id, parent: rec.parent, progressed, suspect: rec.suspect, quarantine: rec.quarantine };
+  }
+
+  /** Deaths the store can explain: a reboot since the runner started, or an exit on purpose. */
+  private deathCause(owner: OwnerRecord | undefined): DeathCause {
+    if (owner?.exit === 'signal') return 'signal';
+    const boot = bootId();
+    // Boot ids only compare on the same host (a runner on another host has its own).
+    if (boot && owner?.host === HOST && owner.procStart && !owner.procStart.startsWith(`${boot}:`)) return 'reboot';
+    return 'unexplained';
+  }
+
+  /** Marks a runner as exiting on purpose with tasks running (synchronous: called just before exit). */
+  markExiting(ownerId: string): void {
+    const o = this.owners.get(ownerId);
+    if (o) this.owners.putSync(ownerId, { ...o, exit: 'signal' });
   }
 
   /**
@@ -751,6 +836,9 @@ export class RunStore {
 }
 
 /** Is the runner that wrote this owner record alive? On this host the pid decides, elsewhere the lease. */
+/** Per stage: plugin, its resolved options and the fingerprints they gave. */
+export type StageSnapshot = Record<string, { plugin: string; options: unknown; fingerprint: string; targets: string }>;
+
 export function ownerAlive(rec: OwnerRecord, now = Date.now()): boolean {
   if (rec.host === HOST) return pidAlive(rec.pid, rec.procStart);
   return now - rec.heartbeatAt <= rec.leaseMs;

@@ -6,6 +6,7 @@
  */
 import type { SerializedError } from '../errors.js';
 import type { Cell, CheckpointType } from '../plugin/types.js';
+import type { Suspicion } from '../run/crash-rule.js';
 
 export const TASK_STATES = ['pending', 'running', 'completed', 'failed', 'cancelled'] as const;
 export type TaskState = (typeof TASK_STATES)[number];
@@ -20,6 +21,8 @@ export interface OwnerRef {
 export interface TaskProgress {
   step?: number;
   total?: number;
+  unit?: string;
+  inner?: { step: number; total: number; unit: string };
   message?: string;
   metrics?: Record<string, number>;
   updatedAt: number;
@@ -47,6 +50,10 @@ export interface TaskRecord {
   retryAt?: number;
   /** Set by `runner cancel` on a running task; its owner cancels it cooperatively. */
   cancelRequested?: boolean;
+  /** Runner deaths in a row at which it ran without progress (see run/crash-rule.ts). */
+  suspect?: Suspicion;
+  /** Runs in its own process until it ends, because it may be what brings the runner down. */
+  quarantine?: boolean;
   progress?: TaskProgress;
   result?: unknown;
   error?: SerializedError;
@@ -97,6 +104,8 @@ export interface OwnerRecord extends OwnerRef {
   leaseMs: number;
   /** Pool threads of that runner. */
   threads?: number;
+  /** Set when the runner exits on purpose with tasks still running (a second Ctrl+C). */
+  exit?: 'signal';
   argv: string[];
 }
 

@@ -18,7 +18,8 @@ export function procStartTime(pid: number): string | undefined {
 }
 
 let cachedBootId: string | undefined | null = null;
-function bootId(): string | undefined {
+/** This boot of the machine (Linux), to tell a runner that died in a reboot. */
+export function bootId(): string | undefined {
   if (cachedBootId === null) {
     try {
       cachedBootId = readFileSync('/proc/sys/kernel/random/boot_id', 'utf8').trim();

@@ -35,6 +35,7 @@ export { createStudy, loadStudy, Study, Trial, type CreateStudyOptions, type Opt
 export { HpoError, HPO_ERROR_CODES, TrialPruned, isTrialPruned, type HpoErrorCode } from './errors.js';
 export { memoryStorage, readStudy, listStudyNames, keys as storageKeys, type StoredStudy } from './storage.js';
 export { runStudies } from './run-store.js';
+export { pedAnovaImportances, type Importance, type ImportanceOptions } from './importance.js';
 export {
   parseSpace,
   distributionIssues,
@@ -66,6 +67,8 @@ const plugin = definePlugin<HpoOptions, HpoResult>({
   commands: [studyCommand],
   // Space checks JSON schema cannot express (low > high, ...), reported with file:line:col.
   validate: validateHpoOptions,
+  // Sections of `runner report` and the dashboard, imported only when a report is made.
+  report: async (input) => (await import('./report.js')).hpoReport(input),
   run: runHpo,
 });
 

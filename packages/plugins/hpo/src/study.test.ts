@@ -57,17 +57,21 @@ function sequence(s: Study): unknown[] {
 }
 
 /** Runs a seeded study to `n` trials, "killing" it while trial `k` runs, for each k in `kills`. */
-async function runWithKills(n: number, kills: number[], opts: { parallel?: number; sampler?: object } = {}): Promise<{ study: Study; disk: StudyStorage }> {
+async function runWithKills(n: number, kills: number[], opts: { parallel?: number; sampler?: object; reportBeforeKill?: boolean; retryInterrupted?: number } = {}): Promise<{ study: Study; disk: StudyStorage }> {
   const disk = memoryStorage();
   for (const k of kills) {
     const store = killable(disk);
-    const study = await createStudy({ name: 'seq', storage: store, sampler: { type: 'tpe', seed: 7, ...opts.sampler }, space: SPACE, recoverRunning: 'all' });
+    const study = await createStudy({ name: 'seq', storage: store, sampler: { type: 'tpe', seed: 7, ...opts.sampler }, space: SPACE, recoverRunning: 'all', retryInterrupted: opts.retryInterrupted });
     let hang!: () => void;
     const hung = new Promise<void>((r) => (hang = r));
     void study
       .optimize(
         async (t) => {
           if (t.number === k) {
+            if (opts.reportBeforeKill) {
+              t.report(objective(t.params) + t.attempts, t.attempts);
+              await study.flush();
+            }
             hang();
             return new Promise<number>(() => {}); // never finishes: the process dies during it
           }
@@ -79,7 +83,7 @@ async function runWithKills(n: number, kills: number[], opts: { parallel?: numbe
     await hung;
     store.kill();
   }
-  const study = await createStudy({ name: 'seq', storage: disk, sampler: { type: 'tpe', seed: 7, ...opts.sampler }, space: SPACE, recoverRunning: 'all' });
+  const study = await createStudy({ name: 'seq', storage: disk, sampler: { type: 'tpe', seed: 7, ...opts.sampler }, space: SPACE, recoverRunning: 'all', retryInterrupted: opts.retryInterrupted });
   await study.optimize((t) => objective(t.params), { trials: n, parallel: opts.parallel ?? 1 });
   return { study, disk };
 }
@@ -143,8 +147,8 @@ describe('studies', () => {
     expect(sequence(mv.study)).toEqual(sequence(mvClean));
   });
 
-  test('trials left RUNNING by a dead session are retried once with the same parameters, then marked FAIL; numbers stay unique', async () => {
-    const { study } = await runWithKills(12, [3, 3], { parallel: 2 });
+  test('a trial interrupted alone and without progress more than retryInterrupted times is marked FAIL; numbers stay unique', async () => {
+    const { study } = await runWithKills(12, [3, 3], { parallel: 1 });
     const trials = study.trials;
     expect(new Set(trials.map((t) => t.number)).size).toBe(trials.length);
     expect(trials.filter((t) => t.state === 'RUNNING' || t.state === 'WAITING')).toEqual([]);
@@ -152,13 +156,48 @@ describe('studies', () => {
     const t3 = trials.find((t) => t.number === 3)!;
     expect(t3.state).toBe('FAIL');
     expect(t3.attempts).toBe(2);
-    expect(t3.error).toBe('interrupted 2 times; not retried again');
-    expect(t3.failures?.map((f) => f.reason.slice(0, 12))).toEqual(['interrupted:', 'interrupted:']);
-    // Whatever ran in parallel with it when it died was retried and completed, with its parameters.
-    for (const t of trials.filter((x) => x.attempts > 1 && x.number !== 3)) {
-      expect(t.state).toBe('COMPLETE');
-      expect(t.value).toBe(objective(t.params));
+    expect(t3.error).toBe('interrupted 2 times without progress while it ran alone; not retried again');
+    expect(t3.failures?.map((f) => [f.reason.slice(0, 12), f.counted])).toEqual([
+      ['interrupted:', true],
+      ['interrupted:', true],
+    ]);
+  });
+
+  test('interruptions after which the trial made progress, or that other trials shared, never count', async () => {
+    // Progress: the trial reports a new intermediate value in every attempt that dies.
+    const progressing = await runWithKills(8, [3, 3, 3, 3], { parallel: 1, reportBeforeKill: true });
+    const t3 = progressing.study.trials.find((t) => t.number === 3)!;
+    expect(t3.state).toBe('COMPLETE');
+    expect(t3.attempts).toBe(5);
+    expect(t3.failures?.every((f) => !f.counted && /not counted: it had made progress/.test(f.reason))).toBe(true);
+    // Shared: with two trials in flight, each death is shared by the other running trial.
+    const disk = memoryStorage();
+    for (let k = 0; k < 3; k++) {
+      const store = killable(disk);
+      const study = await createStudy({ name: 'par', storage: store, sampler: { type: 'random', seed: 2 }, space: SPACE, recoverRunning: 'all' });
+      let started = 0;
+      let both!: () => void;
+      const hung = new Promise<void>((r) => (both = r));
+      void study
+        .optimize(
+          () => {
+            if (++started === 2) both();
+            return new Promise<number>(() => {});
+          },
+          { trials: 4, parallel: 2 },
+        )
+        .catch(() => {});
+      await hung;
+      await study.flush();
+      store.kill();
     }
+    const study = await createStudy({ name: 'par', storage: disk, sampler: { type: 'random', seed: 2 }, space: SPACE, recoverRunning: 'all' });
+    await study.optimize((t) => objective(t.params), { trials: 4, parallel: 2 });
+    expect(study.counts, JSON.stringify(study.trials.map((t) => [t.number, t.state, t.failures]))).toMatchObject({ complete: 4, failed: 0, total: 4 });
+    expect(study.trials.filter((t) => t.attempts === 4).map((t) => t.number)).toEqual([0, 1]);
+    // Infinity: every interruption is retried (what the hpo stage does; the runner decides there).
+    const always = await runWithKills(6, [2, 2, 2], { parallel: 1, retryInterrupted: Infinity });
+    expect(always.study.counts).toMatchObject({ complete: 6, failed: 0 });
   });
 
   test('a RUNNING trial is recovered only when its session is gone (default policy)', async () => {

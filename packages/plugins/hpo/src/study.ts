@@ -7,8 +7,9 @@
  *   number of calls: running it again after a crash continues to the same target.
  * - The sampler's RNG is stored with every trial, so a re-opened seeded study continues the
  *   stream instead of repeating its first suggestions.
- * - Trials left RUNNING by a session that is gone are recorded as interrupted and retried once,
- *   under the same number and with the same parameters; nothing stays RUNNING.
+ * - Trials left RUNNING by a session that is gone are recorded as interrupted and retried under
+ *   the same number and with the same parameters; nothing stays RUNNING. Only interruptions the
+ *   trial may have caused itself count against `retryInterrupted` (see CreateStudyOptions).
  *
  * @example
  * ```ts
@@ -103,7 +104,16 @@ export interface CreateStudyOptions {
    * ('dead', the default), or all of them ('all': this process owns the study, e.g. a runner task).
    */
   recoverRunning?: 'dead' | 'all';
-  /** How often an interrupted trial is retried before it is marked FAIL. @default 1 */
+  /**
+   * How many *unexplained* interruptions a trial may take before it is marked FAIL; the others
+   * never count. An interruption (its session died while the trial ran) is explained, and only
+   * retried, when the trial reported a new intermediate value during the attempt that died, or
+   * when another trial of the study was running at the same time: then the trial did not stop
+   * the process on its own. An unexplained one may be a kill from outside just as well as the
+   * trial crashing its process, which this study cannot tell apart; `Infinity` retries every
+   * interruption (the hpo stage does this: the runner, which sees every task of the process,
+   * decides instead, see docs/resume.md). @default 1
+   */
   retryInterrupted?: number;
   /** Lease of this session; its heartbeat renews it at a third of this. @default 60000 */
   leaseMs?: number;
@@ -523,32 +533,44 @@ export class Study {
     const now = Date.now();
     const changed: TrialRecord[] = [];
     const stale: number[] = [];
+    const live: TrialRecord[] = [];
     for (const n of readLive(this.storage, this.meta.key)) {
       const rec = this.storage.get<TrialRecord>(keys.trial(this.meta.key, n));
-      if (!rec || (rec.state !== 'WAITING' && rec.state !== 'RUNNING')) {
-        stale.push(n);
-        continue;
+      if (!rec || (rec.state !== 'WAITING' && rec.state !== 'RUNNING')) stale.push(n);
+      else live.push(rec);
+    }
+    const orphans = live.filter((rec) => rec.state === 'RUNNING' && (recover === 'all' || !sessionAlive(sessions.get(rec.owner ?? ''), now)));
+    const perOwner = new Map<string | undefined, number>();
+    for (const rec of orphans) perOwner.set(rec.owner, (perOwner.get(rec.owner) ?? 0) + 1);
+    for (const rec of orphans) {
+      // Explained: it made progress in the attempt that died, or another trial shared that death.
+      const progressed = (rec.steps?.length ?? 0) > (rec.startSteps ?? 0);
+      const shared = perOwner.get(rec.owner)! > 1;
+      const counted = !progressed && !shared && Number.isFinite(retries);
+      const interrupted = (rec.failures ?? []).filter((f) => f.counted).length + (counted ? 1 : 0);
+      const why = progressed ? 'it had made progress' : shared ? 'other trials were running too' : undefined;
+      rec.failures = [
+        ...(rec.failures ?? []),
+        { at: now, reason: `interrupted: ${rec.owner ?? 'its session'} stopped while it ran (attempt ${rec.attempts})${why ? `; not counted: ${why}` : ''}`, ...(counted ? { counted: true } : {}) },
+      ];
+      rec.owner = undefined;
+      if (interrupted <= retries) {
+        rec.state = 'WAITING';
+        this.log('warn', `trial ${rec.number} was left running by a session that is gone; it is retried with the same parameters${counted ? ` (unexplained interruption ${interrupted} of ${retries} allowed)` : ''}`);
+      } else {
+        rec.state = 'FAIL';
+        rec.finishedAt = now;
+        rec.error = `interrupted ${interrupted} times without progress while it ran alone; not retried again`;
+        this.log('warn', `trial ${rec.number} was interrupted ${interrupted} times without progress while it ran alone; marked FAIL and not retried`);
+        this.counters.failed++;
+        stale.push(rec.number);
       }
-      if (rec.state === 'RUNNING' && (recover === 'all' || !sessionAlive(sessions.get(rec.owner ?? ''), now))) {
-        const interrupted = (rec.failures ?? []).filter((f) => f.reason.startsWith('interrupted')).length + 1;
-        rec.failures = [...(rec.failures ?? []), { at: now, reason: `interrupted: ${rec.owner ?? 'its session'} stopped while it ran (attempt ${rec.attempts})` }];
-        rec.owner = undefined;
-        if (interrupted <= retries) {
-          rec.state = 'WAITING';
-          this.log('warn', `trial ${rec.number} was left running by a session that is gone; it is retried with the same parameters (retry ${interrupted} of ${retries})`);
-        } else {
-          rec.state = 'FAIL';
-          rec.finishedAt = now;
-          rec.error = `interrupted ${interrupted} times; not retried again`;
-          this.log('warn', `trial ${rec.number} was interrupted ${interrupted} times; marked FAIL and not retried`);
-          this.counters.failed++;
-          stale.push(n);
-        }
-        changed.push(rec);
-      }
-      this.records.set(n, rec);
-      if (rec.state === 'WAITING') insertNumber(this.waiting, n);
-      else if (rec.state === 'RUNNING') this.live.set(n, new Trial(this, rec));
+      changed.push(rec);
+    }
+    for (const rec of live) {
+      this.records.set(rec.number, rec);
+      if (rec.state === 'WAITING') insertNumber(this.waiting, rec.number);
+      else if (rec.state === 'RUNNING') this.live.set(rec.number, new Trial(this, rec));
     }
     const dead = [...sessions.values()].filter((s) => !sessionAlive(s, now));
     if (changed.length > 0 || dead.length > 0 || stale.length > 0) {
@@ -802,6 +824,7 @@ export class Study {
     rec.state = 'RUNNING';
     rec.attempts++;
     rec.startedAt = now;
+    rec.startSteps = rec.steps?.length ?? 0;
     rec.owner = this.session.id;
     const trial = new Trial(this, rec);
     this.live.set(number, trial);

@@ -39,8 +39,13 @@ export interface TrialRecord {
   from?: { study: string; number: number; value?: number };
   /** The session running it (while RUNNING). */
   owner?: string;
-  /** Interruptions (a runner died while it ran) and errors, oldest first. */
-  failures?: { at: number; reason: string }[];
+  /**
+   * Interruptions (a runner died while it ran) and errors, oldest first. `counted` marks the
+   * interruptions that count against `retryInterrupted` (see createStudy).
+   */
+  failures?: { at: number; reason: string; counted?: boolean }[];
+  /** Intermediate values it had when its latest attempt started (progress since then clears an interruption). */
+  startSteps?: number;
   /** Why it failed (FAIL). */
   error?: string;
   /** Successive halving: values recorded at each completed rung, and the Hyperband bracket. */

@@ -111,11 +111,12 @@ describe('hpo stage', () => {
     const dir = tempProject({
       'job.yaml': spec({ matrix: { symbol: ['A', 'B', 'C'] }, threads: 2, hpo: { trials: 6, parallel: 3, sampler: { type: 'random', seed: 2 }, space: SPACE }, train: { epochs: 2, stepMs: 5 } }),
     });
-    const summary = await Promise.race([runSpec(dir), new Promise<never>((_, rej) => setTimeout(() => rej(new Error('deadlock: the run did not finish in 40 s')), 40_000))]);
+    // A deadlock never finishes: the test's timeout reports it (a shorter guard would race a slow machine).
+    const summary = await runSpec(dir);
     expect(summary.exitCode).toBe(0);
     const run = readRun(dir);
     for (const s of ['A', 'B', 'C']) expect(run.study(`hpo/symbol=${s}/cycle=1`)!.trials.filter((t) => t.state === 'COMPLETE').length).toBe(6);
-  });
+  }, 300_000);
 
   test('raising trials continues a completed study; a changed space stops it with the config path, or starts a new study', async () => {
     const hpo = { trials: 4, sampler: { type: 'tpe', seed: 9 }, space: SPACE };

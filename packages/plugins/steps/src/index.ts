@@ -1,4 +1,4 @@
-import { appendFileSync } from 'node:fs';
+import { appendFileSync, existsSync } from 'node:fs';
 import { definePlugin } from '@runner/core';
 
 export interface StepsOptions {
@@ -11,6 +11,8 @@ export interface StepsOptions {
   seed: number;
   traceFile?: string;
   ignoreCancel: boolean;
+  gateFile?: string;
+  gateStep: number;
 }
 
 export interface StepsState {
@@ -52,9 +54,11 @@ export default definePlugin<StepsOptions, StepsResult>({
       seed: { type: 'integer', default: 0, description: 'Mixed into the result value.' },
       traceFile: { type: 'string', description: 'Append "<task id> <step>" per executed step to this file (for crash tests).' },
       ignoreCancel: { type: 'boolean', default: false, description: 'Ignore cancellation (to test the hard abort after the grace period).' },
+      gateFile: { type: 'string', description: 'Before step gateStep, wait until this file exists; {task} in it stands for the task id with / and = as _ (tests hold a task at a known step instead of racing a timer).' },
+      gateStep: { type: 'integer', minimum: 1, default: 1, description: 'The step that waits for gateFile.' },
     },
   },
-  resumeSafe: ['steps', 'stepMs', 'failAtStep', 'failTimes', 'failRetryable', 'traceFile', 'ignoreCancel', 'checkpointEvery'],
+  resumeSafe: ['steps', 'stepMs', 'failAtStep', 'failTimes', 'failRetryable', 'traceFile', 'ignoreCancel', 'checkpointEvery', 'gateFile', 'gateStep'],
   async run(ctx) {
     const o = ctx.options;
     const saved = await ctx.checkpoint.load<StepsState>();
@@ -73,6 +77,12 @@ export default definePlugin<StepsOptions, StepsResult>({
         throw Object.assign(new Error(`injected failure at step ${step} (failure ${ctx.task.failures + 1} of ${o.failTimes})`), {
           retryable: o.failRetryable,
         });
+      }
+      const gate = o.gateFile?.replaceAll('{task}', ctx.task.id.replace(/[/=]/g, '_'));
+      if (gate && step === o.gateStep && !existsSync(gate)) {
+        ctx.log.info(`waiting at step ${step} for ${gate}`);
+        while (!existsSync(gate) && !(ctx.signal.aborted && !o.ignoreCancel)) await sleep(10);
+        if (!existsSync(gate)) continue;
       }
       if (o.stepMs > 0) await sleep(o.stepMs);
       state = { step, value: mix(state.value, step), executed: state.executed + 1 };

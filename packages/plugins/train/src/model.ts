@@ -100,10 +100,12 @@ export function inferShapes(layers: LayerSpec[], input: Shape, window: number): 
 /** Builds a Sequential model from layer specs (the trainer seeds dropout, including recurrent dropout, per batch). */
 export function buildLayersModel(tf: TF, layers: LayerSpec[], inputShape: Shape, window: number): LayersModel {
   inferShapes(layers, inputShape, window);
-  const model = tf.sequential();
+  // Names from the config, not TF.js's process-wide counters (dense_Dense3 in one process,
+  // dense_Dense1 in another), so that identical runs write identical model.json files.
+  const model = tf.sequential({ name: 'model' });
   for (const [i, spec] of layers.entries()) {
     const [kind, o] = kindOf(spec);
-    const first = i === 0 ? { inputShape } : {};
+    const first = { ...(i === 0 ? { inputShape } : {}), name: `${kind.toLowerCase()}_${i}` };
     const reg = (o.l2 as number) > 0 ? { kernelRegularizer: tf.regularizers.l2({ l2: o.l2 as number }) } : {};
     try {
       switch (kind) {

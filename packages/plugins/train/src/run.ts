@@ -124,9 +124,10 @@ export async function runTrain(ctx: TaskContext<TrainOptions>): Promise<TrainRes
       optionsHash: optionsDigest(options),
       hooks: {
         signal: ctx.signal,
-        batchProgress: (step) => ctx.progress({ step, total: epochs }),
+        batchProgress: (step, batch, batches) =>
+          ctx.progress({ step, total: epochs, unit: 'epoch', ...(batch !== undefined && batches ? { inner: { step: batch, total: batches, unit: 'batch' } } : {}) }),
         epochEnd: (r) => {
-          ctx.progress({ step: r.epoch, total: epochs, metrics: r.metrics });
+          ctx.progress({ step: r.epoch, total: epochs, unit: 'epoch', metrics: r.metrics });
           ctx.emit('epoch', { epoch: r.epoch, epochs, metrics: r.metrics, lr: r.lr, seconds: r.seconds, memory: r.memory });
           ctx.log.debug(`epoch ${r.epoch}/${epochs} ${Object.entries(r.metrics).map(([k, v]) => `${k}=${v.toPrecision(5)}`).join(' ')} (${r.seconds.toFixed(2)} s)`);
         },

@@ -55,8 +55,8 @@ export interface EpochReport {
 
 export interface TrainerHooks {
   signal: AbortSignal;
-  /** Progress inside an epoch: step = completed epochs + fraction of the current one. */
-  batchProgress(step: number): void;
+  /** Progress inside an epoch: step = completed epochs + fraction of the current one; batch of batches in this epoch. */
+  batchProgress(step: number, batch?: number, batches?: number): void;
   epochEnd(report: EpochReport): void;
   /** Saves a checkpoint; resolves with its size in bytes once committed. */
   checkpoint(state: TrainState, type: 'periodic' | 'cancellation' | 'failure' | 'final', step: number, metrics?: Record<string, number>): Promise<number>;
@@ -298,7 +298,7 @@ export class Trainer {
         samples += size;
         trainer.samplesSeen += size;
         batchesDone = startBatch + batch + 1;
-        hooks.batchProgress(round(epoch + batchesDone / trainer.nBatches));
+        hooks.batchProgress(round(epoch + batchesDone / trainer.nBatches), batchesDone, trainer.nBatches);
         if (hooks.signal.aborted) this.model.stopTraining = true;
         else if (performance.now() - lastYield > YIELD_MS) {
           await new Promise((r) => setImmediate(r));

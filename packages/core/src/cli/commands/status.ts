@@ -3,6 +3,8 @@ import { emptyCounts, TASK_STATES, type TaskRecord } from '../../store/types.js'
 import { bar, c, formatAge, formatDuration, pct, stateColor, table } from '../format.js';
 import { taskErrorJson } from '../task-error.js';
 import { printShardsStatus } from './status-shards.js';
+import { invocation } from '../invocation.js';
+import { progressText } from '../progress-text.js';
 import { loadSpec, openStore, print, printJson, viewRun, withJson, withSpec, type RunView, type SpecArgs } from '../shared.js';
 
 interface StatusArgs extends SpecArgs {
@@ -128,17 +130,24 @@ function render(view: RunView): void {
   const s = statusJson(view);
   const now = Date.now();
   print(`${c.bold(s.name)}  ${c.dim(s.runDir)}`);
-  if (!s.started) print(c.dim(`not started yet: runner start ${view.spec.source.specPath}`));
+  const cmd = invocation();
+  const orphaned = s.started && view.owners.length === 0 && s.tasks.running > 0;
+  if (!s.started) print(c.dim(`not started yet: ${cmd} start ${view.spec.source.specPath}`));
+  else if (orphaned) print(c.yellow(`interrupted (runner gone); ${s.tasks.running} task${s.tasks.running === 1 ? '' : 's'} left running resume${s.tasks.running === 1 ? 's' : ''} on the next start: ${cmd} start ${view.spec.source.specPath}`));
   else if (view.owners.length === 0) print(c.dim('no runner is working on it now'));
   for (const o of view.owners) print(`runner pid ${o.pid} on ${o.host}: running for ${formatDuration(now - o.startedAt)}, heartbeat ${formatAge(o.heartbeatAt, now)}`);
   const k = s.tasks;
   print(
-    `${bar(s.progress)} ${Math.floor(s.progress * 100)}%  ${k.total} tasks: ${stateColor('completed', `${k.completed} completed`)}, ${stateColor('running', `${k.running} running`)}, ${k.pending} pending${k.blocked ? ` (${k.blocked} blocked)` : ''}, ${stateColor('failed', `${k.failed} failed`)}, ${stateColor('cancelled', `${k.cancelled} cancelled`)}`,
+    `${bar(s.progress)} ${Math.floor(s.progress * 100)}%  ${k.total} tasks: ${stateColor('completed', `${k.completed} completed`)}, ${orphaned ? c.yellow(`${k.running} interrupted`) : stateColor('running', `${k.running} running`)}, ${k.pending} pending${k.blocked ? ` (${k.blocked} blocked)` : ''}, ${stateColor('failed', `${k.failed} failed`)}, ${stateColor('cancelled', `${k.cancelled} cancelled`)}`,
   );
-  if (s.eta && s.tasks.pending + s.tasks.running > 0) {
-    print(c.dim(`ETA ~${formatDuration(s.eta.seconds * 1000)} at ${s.eta.threads} thread${s.eta.threads === 1 ? '' : 's'}${view.owners.length === 0 ? ' (when started)' : ''}`));
-  }
-  if (s.children.total > 0) print(c.dim(`child tasks: ${s.children.total} (${s.children.completed} completed, ${s.children.running} running, ${s.children.failed} failed)`));
+  const runnable = s.tasks.pending - s.tasks.blocked + s.tasks.running;
+  if (runnable > 0 && view.owners.length > 0) {
+    if (!s.eta) print(c.dim('ETA unknown: no task has finished or made measurable progress yet'));
+    else print(c.dim(`ETA ~${formatDuration(s.eta.seconds * 1000)} at ${s.eta.threads} thread${s.eta.threads === 1 ? '' : 's'}`));
+  } else if (s.tasks.pending > 0) print(c.dim(`nothing left that can run: ${s.tasks.pending} pending task${s.tasks.pending === 1 ? ' is' : 's are'} blocked by failed or cancelled work`));
+  if (s.children.total > 0) print(c.dim(`child tasks: ${s.children.total} (${s.children.completed} completed, ${s.children.running} running, ${s.children.failed} failed, ${s.children.cancelled} cancelled)`));
+  const trials = trialCounts(view);
+  if (trials) print(`trials: ${trials.complete} complete, ${c.yellow(`${trials.pruned} pruned`)}, ${trials.failed} failed${trials.total ? ` of ${trials.total}` : ''}`);
   print();
   print(
     table(
@@ -149,12 +158,12 @@ function render(view: RunView): void {
   const running = view.tasks.filter((t) => t.state === 'running');
   if (running.length > 0) {
     print();
-    print(c.bold('running'));
+    print(c.bold(orphaned ? 'interrupted (runner gone)' : 'running'));
     print(
       table(
         running.map((t) => [
           t.id,
-          t.progress?.step !== undefined ? `${t.progress.step}${t.progress.total ? `/${t.progress.total}` : ''}` : '-',
+          progressText(t.progress) || '-',
           pct(t.progress?.step, t.progress?.total),
           t.lastCheckpoint ? `ckpt step ${t.lastCheckpoint.step} (${formatAge(t.lastCheckpoint.time, now)})` : 'no checkpoint',
           `attempt ${t.attempts}`,
@@ -168,8 +177,21 @@ function render(view: RunView): void {
     print();
     print(c.red('failed'));
     for (const t of failed.slice(0, 10)) print(`  ${t.id}: ${t.error?.message ?? ''}`);
-    print(c.dim(`  retry with: runner resume ${view.spec.source.specPath} '<task id or pattern>'`));
+    print(c.dim(`  retry with: ${cmd} resume ${view.spec.source.specPath} '<task id or pattern>'`));
   }
+}
+
+/** HPO-like results (`trials: { complete, pruned, failed, total }`) summed over the run's tasks. */
+function trialCounts(view: RunView): { complete: number; pruned: number; failed: number; total: number } | undefined {
+  let found = false;
+  const sum = { complete: 0, pruned: 0, failed: 0, total: 0 };
+  for (const t of view.tasks) {
+    const tr = (t.result as { trials?: Record<string, unknown> } | undefined)?.trials;
+    if (!tr || typeof tr !== 'object') continue;
+    found = true;
+    for (const k of ['complete', 'pruned', 'failed', 'total'] as const) if (typeof tr[k] === 'number') sum[k] += tr[k] as number;
+  }
+  return found ? sum : undefined;
 }
 
 export const statusCommand: CommandModule<object, StatusArgs> = {

@@ -1,7 +1,9 @@
 import type { CommandModule } from 'yargs';
 import { idMatcher } from '../../run/plan.js';
 import { TASK_STATES } from '../../store/types.js';
-import { c, formatAge, pct, stateColor, table } from '../format.js';
+import { headlineMetric, formatMetric, naturalCompare } from '../../report/headline.js';
+import { c, formatAge, formatDuration, pct, stateColor, table } from '../format.js';
+import { progressText } from '../progress-text.js';
 import { loadSpec, openStore, print, printJson, viewRun, withJson, withSpec, type SpecArgs } from '../shared.js';
 import { taskJson } from './status.js';
 import { taskErrorLines } from '../task-error.js';
@@ -30,7 +32,8 @@ export const tasksCommand: CommandModule<object, TasksArgs> = {
     try {
       const view = viewRun(spec, store);
       const m = args.pattern ? idMatcher(args.pattern) : () => true;
-      const rows = [...view.tasks, ...(args.children ? view.children : [])]
+      const children = args.children ? [...view.children].sort((a, b) => naturalCompare(a.id, b.id)) : [];
+      const rows = [...view.tasks, ...children]
         .filter((t) => m(t.id))
         .filter((t) => !args.state || args.state.includes(t.state))
         .filter((t) => !args.stage || args.stage.includes(t.stage));
@@ -43,17 +46,29 @@ export const tasksCommand: CommandModule<object, TasksArgs> = {
         return;
       }
       const now = Date.now();
+      const noteOf = (t: (typeof rows)[number]) => {
+        if (t.state === 'failed') return c.red(t.error?.message ?? '');
+        const last = t.notes[t.notes.length - 1];
+        // Notes are stored as `<ISO time> <text>`.
+        return last ? c.dim(last.replace(/^\d{4}-\d\d-\d\dT[\d:.]+Z\s*/, '')) : '';
+      };
       print(
         table(
-          rows.map((t) => [
-            t.id,
-            stateColor(t.state),
-            t.state === 'completed' ? '100%' : pct(t.progress?.step, t.progress?.total),
-            t.lastCheckpoint ? `step ${t.lastCheckpoint.step} (${formatAge(t.lastCheckpoint.time, now)})` : '-',
-            String(t.attempts),
-            t.state === 'failed' ? c.red(t.error?.message ?? '') : t.state !== 'completed' && t.notes.length > 0 ? c.dim(t.notes[t.notes.length - 1]!.slice(25)) : '',
-          ]),
-          ['task', 'state', 'progress', 'last checkpoint', 'attempts', 'note'],
+          rows.map((t) => {
+            const h = headlineMetric(t.result);
+            const ran = t.runMs + (t.state === 'running' && t.startedAt ? now - t.startedAt : 0);
+            return [
+              t.id,
+              stateColor(t.state),
+              t.state === 'completed' ? '100%' : [pct(t.progress?.step, t.progress?.total), progressText(t.progress)].filter((x) => x && x !== '-').join(' ') || '-',
+              ran > 0 ? formatDuration(ran) : '-',
+              h ? `${h.name}=${formatMetric(h.value)}` : '-',
+              t.lastCheckpoint ? `step ${t.lastCheckpoint.step} (${formatAge(t.lastCheckpoint.time, now)})` : '-',
+              String(t.attempts),
+              noteOf(t),
+            ];
+          }),
+          ['task', 'state', 'progress', 'duration', 'metric', 'last checkpoint', 'attempts', 'note'],
         ),
       );
       // Asked about particular tasks, or about failures: say why each failed one failed, and where.

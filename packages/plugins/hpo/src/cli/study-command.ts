@@ -21,6 +21,7 @@ interface StudyArgs {
   out?: string;
   limit?: number;
   sort?: 'number' | 'value';
+  resultsOnly?: boolean;
 }
 
 export const studyCommand: PluginCommand<StudyArgs> = {
@@ -36,9 +37,14 @@ export const studyCommand: PluginCommand<StudyArgs> = {
       .option('out', { type: 'string', describe: 'Write to this file (atomically) instead of stdout' })
       .option('limit', { type: 'number', default: 20, describe: 'Trials in the table (0 = all)' })
       .option('sort', { type: 'string', choices: ['number', 'value'], default: 'number', describe: 'Table order: latest trials, or best first' })
+      .option('results-only', {
+        type: 'boolean',
+        describe: 'Exports: leave out times, attempts and interruptions, so that identical runs (interrupted or not) export identical bytes',
+      })
       .example('$0 study configs/hpo-example.yaml', 'Summary of every study')
       .example("$0 study configs/hpo-example.yaml 'symbol=AAPL/horizon=5' --sort value", 'One study, best trials first')
-      .example("$0 study configs/hpo-example.yaml 'hpo/*' --format csv --out trials.csv", 'Export every trial'),
+      .example("$0 study configs/hpo-example.yaml 'hpo/*' --format csv --out trials.csv", 'Export every trial')
+      .example("$0 study configs/hpo-example.yaml --format csv --results-only > a.csv", 'Export to compare two runs with diff'),
   handler: async (args: StudyArgs) => {
     await showStudies(args);
   },
@@ -95,11 +101,12 @@ async function showStudies(args: StudyArgs): Promise<void> {
       return { taskId: t.id, taskState: t.state, name, stored: storage ? readStudy(storage, name) : undefined, options };
     });
     const fmt = args.json ? 'json' : (args.format ?? 'table');
+    const only = args.resultsOnly === true;
     let text: string;
     if (fmt === 'table') text = found.length === 1 ? studyView(found[0]!, args, format) : summaryView(found, format);
-    else if (fmt === 'json') text = JSON.stringify({ studies: found.map(studyJson) }, null, 2) + '\n';
-    else if (fmt === 'jsonl') text = found.flatMap((f) => (f.stored?.trials ?? []).map((t) => JSON.stringify(trialJson(f, t)))).join('\n') + '\n';
-    else text = await toCsv(found);
+    else if (fmt === 'json') text = JSON.stringify({ studies: found.map((f) => studyJson(f, only)) }, null, 2) + '\n';
+    else if (fmt === 'jsonl') text = found.flatMap((f) => (f.stored?.trials ?? []).map((t) => JSON.stringify(trialJson(f, t, only)))).join('\n') + '\n';
+    else text = await toCsv(found, only);
     if (args.out) {
       const { size } = await core.writeFileAtomic(args.out, text);
       const n = found.reduce((a, f) => a + (f.stored?.trials.length ?? 0), 0);
@@ -276,14 +283,19 @@ function summaryView(found: Found[], format: Format): string {
   return format.table(rows, ['study', 'task', 'finished', 'pruned/failed/running', 'best', 'best so far']) + '\n' + `(${found.length} studies; name one, e.g. \`runner study <spec> '${found[0]?.name ?? ''}'\`, for its trials)`;
 }
 
-function trialJson(f: Found, t: TrialRecord): Record<string, unknown> {
-  return {
+/** A trial for export; `resultsOnly` keeps what the run computed and drops when and how often it ran. */
+function trialJson(f: Found, t: TrialRecord, resultsOnly = false): Record<string, unknown> {
+  const computed = {
     study: f.name,
     number: t.number,
     state: t.state,
     value: t.value ?? null,
     params: t.params,
     intermediate: (t.steps ?? []).map((s, i) => [s, t.values![i]]),
+  };
+  if (resultsOnly) return { ...computed, source: t.source, ...(t.from ? { from: t.from } : {}), ...(t.error ? { error: t.error } : {}) };
+  return {
+    ...computed,
     attempts: t.attempts,
     source: t.source,
     ...(t.from ? { from: t.from } : {}),
@@ -295,7 +307,7 @@ function trialJson(f: Found, t: TrialRecord): Record<string, unknown> {
   };
 }
 
-function studyJson(f: Found): Record<string, unknown> {
+function studyJson(f: Found, resultsOnly = false): Record<string, unknown> {
   const s = f.stored;
   const best = s ? bestOf(s) : undefined;
   return {
@@ -312,13 +324,13 @@ function studyJson(f: Found): Record<string, unknown> {
           warmStart: s.meta.warmStart ?? null,
           counts: counts(s.trials),
           best: best ? { number: best.number, value: best.value, params: best.params } : null,
-          trials: s.trials.map((t) => trialJson(f, t)),
+          trials: s.trials.map((t) => trialJson(f, t, resultsOnly)),
         }
       : { trials: [] }),
   };
 }
 
-async function toCsv(found: Found[]): Promise<string> {
+async function toCsv(found: Found[], resultsOnly = false): Promise<string> {
   const { stringify } = await import('csv-stringify/sync');
   const names = [...new Set(found.flatMap((f) => Object.keys(f.stored?.meta.dists ?? {})))];
   const rows = found.flatMap((f) =>
@@ -331,14 +343,13 @@ async function toCsv(found: Found[]): Promise<string> {
         t.value ?? '',
         ...names.map((n) => (t.params[n] === undefined ? '' : t.params[n])),
         t.steps?.length ? Math.max(...t.steps) : '',
-        t.attempts,
+        ...(resultsOnly ? [] : [t.attempts]),
         t.source,
-        j.startedAt ?? '',
-        j.finishedAt ?? '',
-        j.durationMs ?? '',
+        ...(resultsOnly ? [] : [j.startedAt ?? '', j.finishedAt ?? '', j.durationMs ?? '']),
         t.error ?? '',
       ];
     }),
   );
-  return stringify(rows, { header: true, columns: ['study', 'number', 'state', 'value', ...names.map((n) => `params_${n}`), 'last_step', 'attempts', 'source', 'started_at', 'finished_at', 'duration_ms', 'error'], cast: { boolean: (b) => String(b) } });
+  const columns = ['study', 'number', 'state', 'value', ...names.map((n) => `params_${n}`), 'last_step', ...(resultsOnly ? [] : ['attempts']), 'source', ...(resultsOnly ? [] : ['started_at', 'finished_at', 'duration_ms']), 'error'];
+  return stringify(rows, { header: true, columns, cast: { boolean: (b) => String(b) } });
 }

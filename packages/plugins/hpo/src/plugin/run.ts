@@ -112,7 +112,11 @@ export async function runHpo(ctx: TaskContext<HpoOptions>): Promise<HpoResult> {
     onSpaceChange: o.onSpaceChange,
     // The runner runs one attempt of a task at a time: whatever is RUNNING belongs to a dead attempt.
     recoverRunning: 'all',
-    retryInterrupted: o.retryInterrupted,
+    // An interrupted trial is always retried: the study cannot tell a kill from outside from a
+    // trial that crashed the process, but the runner can tell better (it sees every task of the
+    // process): a trial's child task that keeps bringing the runner down is quarantined and then
+    // fails, and that failure fails the trial (docs/resume.md, "When a task kills the runner").
+    retryInterrupted: Infinity,
     ...(warmFrom && warmFrom !== name ? { warmStart: { from: warmFrom, topK: ws.topK, history: ws.history } } : {}),
     log: (level, message) => ctx.log[level](message),
   });
@@ -127,6 +131,7 @@ export async function runHpo(ctx: TaskContext<HpoOptions>): Promise<HpoResult> {
       ctx.progress({
         step: Math.min(c.finished, target),
         total: target,
+        unit: 'trial',
         message: `${c.finished}/${target} trials (${c.pruned} pruned, ${c.failed} failed)${best ? `; best ${o.objective.metric} ${fmt(best.value)} (trial ${best.number})` : ''}`,
         ...(best?.value !== undefined ? { metrics: { best: best.value } } : {}),
       });
@@ -167,6 +172,10 @@ export async function runHpo(ctx: TaskContext<HpoOptions>): Promise<HpoResult> {
               if (d?.replay === true && step < latest) return;
               if (trial.shouldPrune()) {
                 // Record the decision first, so a crash now cannot turn it into a full training.
+                // Record the decision first, so a crash now cannot turn it into a full training. A
+                // kill before it commits replays the trial from the child's cancellation
+                // checkpoint, and the pruner decides the same again. Cancel at once: every
+                // moment of delay is a chance for the child to finish its training first.
                 pruning = study.tell(trial, { state: 'pruned' });
                 stop.abort(new Error(`pruned at ${objective.event} ${step} (${objective.metric} ${fmt(v)})`));
               }

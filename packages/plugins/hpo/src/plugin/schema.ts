@@ -193,7 +193,13 @@ export const hpoSchema: JSONSchema = {
       default: 'error',
       description: 'When the space differs from the stored study: stop with an error, or start a new study (the old one is kept).',
     },
-    retryInterrupted: { type: 'integer', minimum: 0, default: 1, description: 'Retries of a trial interrupted by a crash (same number, parameters and child task).' },
+    retryInterrupted: {
+      type: 'integer',
+      minimum: 0,
+      default: 1,
+      description:
+        'Deprecated; accepted and ignored. An interrupted trial is always retried (same number, parameters and child task), however often the runner is killed; a trial whose child task keeps crashing the runner fails through the runner\'s quarantine (docs/resume.md).',
+    },
     maxConsecutiveFailures: { type: 'integer', minimum: 1, default: 5, description: 'Stop the task when this many trials fail in a row.' },
   },
 };
