@@ -48,7 +48,7 @@ describe('loadJobSpec', () => {
     expect(spec.pool.threads).toBe(2);
     expect(spec.checkpoints).toEqual({ keep: 3, keepOnComplete: 1, inlineMaxBytes: 65536 });
     expect(spec.stages[0]!.retries).toEqual({ max: 0, backoff: { initialMs: 1000, factor: 2, maxMs: 300000 } });
-    expect(spec.stages[1]!.options).toEqual({ steps: 10, stepMs: 0, checkpointEvery: 10, failTimes: 1, failRetryable: true, seed: 0, ignoreCancel: false });
+    expect(spec.stages[1]!.options).toEqual({ steps: 10, stepMs: 0, checkpointEvery: 10, failTimes: 1, failRetryable: true, seed: 0, ignoreCancel: false, gateStep: 1 });
     expect(spec.stages[1]!.needs).toEqual(['work']);
     expect(Object.isFrozen(spec.stages[0]!.options)).toBe(true);
   });
