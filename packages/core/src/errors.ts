@@ -7,33 +7,47 @@ import { constants as osConstants } from 'node:os';
  * recognised by `code`, never by `instanceof`.
  */
 
-export const ErrorCodes = {
-  RUNNER_ARTIFACT_MISSING: 'RUNNER_ARTIFACT_MISSING',
-  RUNNER_CHECKPOINT_CORRUPT: 'RUNNER_CHECKPOINT_CORRUPT',
-  RUNNER_CHILD_TASK_INVALID: 'RUNNER_CHILD_TASK_INVALID',
-  RUNNER_CONFIG_INVALID: 'RUNNER_CONFIG_INVALID',
-  RUNNER_CONFIG_NOT_FOUND: 'RUNNER_CONFIG_NOT_FOUND',
-  RUNNER_CONFIG_PARSE: 'RUNNER_CONFIG_PARSE',
-  RUNNER_LEASE_LOST: 'RUNNER_LEASE_LOST',
-  RUNNER_PLUGIN_FAILED: 'RUNNER_PLUGIN_FAILED',
-  RUNNER_PLUGIN_INVALID: 'RUNNER_PLUGIN_INVALID',
-  RUNNER_PLUGIN_NOT_FOUND: 'RUNNER_PLUGIN_NOT_FOUND',
-  RUNNER_RUN_LOCKED: 'RUNNER_RUN_LOCKED',
-  RUNNER_SHARD_LEASE: 'RUNNER_SHARD_LEASE',
-  RUNNER_SHARDS_INCOMPLETE: 'RUNNER_SHARDS_INCOMPLETE',
-  RUNNER_SNAPSHOT_CORRUPT: 'RUNNER_SNAPSHOT_CORRUPT',
-  RUNNER_STORE_CORRUPT: 'RUNNER_STORE_CORRUPT',
-  RUNNER_STORE_GONE: 'RUNNER_STORE_GONE',
-  RUNNER_STORE_UNWRITABLE: 'RUNNER_STORE_UNWRITABLE',
-  RUNNER_TASK_ABORTED: 'RUNNER_TASK_ABORTED',
-  RUNNER_TASK_CRASHED: 'RUNNER_TASK_CRASHED',
-  RUNNER_TASK_NOT_FOUND: 'RUNNER_TASK_NOT_FOUND',
-  RUNNER_TASK_STATE: 'RUNNER_TASK_STATE',
-  RUNNER_TASK_TIMEOUT: 'RUNNER_TASK_TIMEOUT',
-  RUNNER_USAGE: 'RUNNER_USAGE',
-} as const;
+/**
+ * Every core error code with the exit code the CLI ends with when a command fails with it: 2 when
+ * the input is at fault (spec, plugin module, task pattern, arguments, an unwritable store), 1
+ * otherwise. Sorted; `docs/errors.md` has one section per row, checked both ways by a test.
+ */
+export const ERROR_TABLE = {
+  RUNNER_ARTIFACT_MISSING: { exit: 1 },
+  RUNNER_CHECKPOINT_CORRUPT: { exit: 1 },
+  RUNNER_CHILD_TASK_INVALID: { exit: 1 },
+  RUNNER_CONFIG_INVALID: { exit: 2 },
+  RUNNER_CONFIG_NOT_FOUND: { exit: 2 },
+  RUNNER_CONFIG_PARSE: { exit: 2 },
+  RUNNER_LEASE_LOST: { exit: 1 },
+  RUNNER_MODULE_INVALID: { exit: 2 },
+  RUNNER_PLUGIN_FAILED: { exit: 1 },
+  RUNNER_PLUGIN_INVALID: { exit: 2 },
+  RUNNER_PLUGIN_NOT_FOUND: { exit: 2 },
+  RUNNER_RUN_LOCKED: { exit: 2 },
+  RUNNER_SHARD_LEASE: { exit: 1 },
+  RUNNER_SHARDS_INCOMPLETE: { exit: 1 },
+  RUNNER_SNAPSHOT_CORRUPT: { exit: 1 },
+  RUNNER_STORE_CORRUPT: { exit: 1 },
+  RUNNER_STORE_GONE: { exit: 1 },
+  RUNNER_STORE_UNWRITABLE: { exit: 2 },
+  RUNNER_TASK_ABORTED: { exit: 1 },
+  RUNNER_TASK_CRASHED: { exit: 1 },
+  RUNNER_TASK_NOT_FOUND: { exit: 2 },
+  RUNNER_TASK_STATE: { exit: 2 },
+  RUNNER_TASK_TIMEOUT: { exit: 1 },
+  RUNNER_USAGE: { exit: 2 },
+} as const satisfies Record<string, { exit: 1 | 2 }>;
 
-export type ErrorCode = (typeof ErrorCodes)[keyof typeof ErrorCodes];
+export const ErrorCodes = Object.fromEntries(Object.keys(ERROR_TABLE).map((k) => [k, k])) as { readonly [K in keyof typeof ERROR_TABLE]: K };
+
+export type ErrorCode = keyof typeof ERROR_TABLE;
+
+/** The exit code for an error that ends a command: the table's for core codes, 1 for anything else. */
+export function exitCodeOf(err: unknown): number {
+  const code = (err as { code?: unknown } | null)?.code;
+  return typeof code === 'string' && Object.hasOwn(ERROR_TABLE, code) ? ERROR_TABLE[code as ErrorCode].exit : 1;
+}
 
 /** One located problem, e.g. a schema error at `configs/demo.yaml:7:12`. */
 export interface ErrorIssue {
@@ -80,6 +94,54 @@ export class RunnerError extends Error {
   }
 }
 
+export interface PluginErrorOptions {
+  /** What to do about it, shown under the message. */
+  hint?: string;
+  /**
+   * Whether running the task again could help (a timeout, a 503). The runner retries a failed task
+   * only while this is not false and its stage has `retries` left.
+   * @default true
+   */
+  retryable?: boolean;
+  cause?: unknown;
+  /** Plain data for `runner tasks --json`, e.g. `{ url, status }`. */
+  details?: Record<string, unknown>;
+}
+
+/**
+ * The error a plugin throws for a failure it understands: a stable code of the plugin's own
+ * (`DOWNLOAD_HTTP`, `TRAIN_LOSS_NOT_FINITE`), a message that says what happened, a hint that
+ * says what to do, and whether a retry could help. The runner keeps all of it: the terminal,
+ * `runner tasks <pattern>` and `--json` show the plugin, code, message, hint and where it was
+ * thrown. Give each code one small factory, as the built-in plugins do.
+ *
+ * @example
+ * ```ts
+ * throw new PluginError('COUNT_TOO_FAR', `cannot count to ${to}`, { hint: 'Use to <= 1000.', retryable: false });
+ * ```
+ */
+export class PluginError<Code extends string = string> extends Error {
+  readonly code: Code;
+  readonly hint: string | undefined;
+  readonly retryable: boolean;
+  readonly details: Record<string, unknown> | undefined;
+
+  constructor(code: Code, message: string, options: PluginErrorOptions = {}) {
+    super(message, options.cause === undefined ? undefined : { cause: options.cause });
+    this.name = 'PluginError';
+    this.code = code;
+    this.hint = options.hint;
+    this.retryable = options.retryable ?? true;
+    this.details = options.details;
+  }
+}
+
+/** Is `err` a plugin error (a `code` that is not the core's), across thread boundaries too? */
+export function isPluginError(err: unknown, code?: string): err is PluginError {
+  const c = (err as { code?: unknown } | null)?.code;
+  return typeof c === 'string' && !c.startsWith('RUNNER_') && (code === undefined || c === code);
+}
+
 /** An error as plain data, safe to post between threads and processes and to store. */
 export interface SerializedError {
   name: string;
@@ -91,6 +153,8 @@ export interface SerializedError {
   plugin?: string;
   taskId?: string;
   issues?: ErrorIssue[];
+  /** Plain data a plugin attached, e.g. `{ url, status }`. */
+  details?: Record<string, unknown>;
   cause?: SerializedError;
   /** For system errors: the call and the file it failed on (`mkdir`, `/runs/x/artifacts`). */
   syscall?: string;
@@ -123,8 +187,17 @@ export function serializeError(err: unknown, depth = 0): SerializedError {
   const sys = err as { syscall?: unknown; path?: unknown };
   if (typeof sys.syscall === 'string') out.syscall = sys.syscall;
   if (typeof sys.path === 'string') out.path = sys.path;
+  if (typeof e.details === 'object' && e.details !== null && Object.keys(e.details).length > 0) out.details = plainDetails(e.details);
   if (e.cause !== undefined && depth < 4) out.cause = serializeError(e.cause, depth + 1);
   return out;
+}
+
+function plainDetails(d: Record<string, unknown>): Record<string, unknown> {
+  try {
+    return JSON.parse(JSON.stringify(d)) as Record<string, unknown>;
+  } catch {
+    return { unserializable: true };
+  }
 }
 
 /** Turns serialized data back into an Error so that `cause` chains print naturally. */
@@ -139,6 +212,7 @@ export function deserializeError(data: SerializedError): Error {
     plugin: data.plugin,
     taskId: data.taskId,
     issues: data.issues ?? [],
+    details: data.details,
   });
   return err;
 }
@@ -151,6 +225,13 @@ export function artifactMissing(path: string, taskId: string | undefined, hint?:
     `artifact file ${path} is missing${taskId ? ` (referenced by ${taskId})` : ''}`,
     { hint: hint ?? 'It was deleted or moved. Rerun the task that produced it: `runner reset <spec> --stage <stage>`.', taskId },
   );
+}
+
+export function artifactChanged(path: string, taskId: string): RunnerError {
+  return new RunnerError(ErrorCodes.RUNNER_ARTIFACT_MISSING, `artifact ${path} does not match its checksum`, {
+    hint: 'The file was changed after it was written. Rerun the task that produced it.',
+    taskId,
+  });
 }
 
 export function checkpointCorrupt(taskId: string, seq: number, reason: string): RunnerError {
@@ -202,16 +283,46 @@ export function leaseLost(message: string, hint?: string): RunnerError {
   });
 }
 
+/** A user's module (plugin, strategy) does not parse. */
+export function moduleInvalid(file: string, line: number, col: number, message: string, cause: unknown): RunnerError {
+  return new RunnerError(ErrorCodes.RUNNER_MODULE_INVALID, `${file}:${line}:${col}: ${message}`, {
+    cause,
+    issues: [{ file, line, col, message }],
+    hint: 'Fix the syntax at the line and column shown, then run the command again.',
+  });
+}
+
 export function pluginFailed(plugin: string, taskId: string, cause: unknown, retryable: boolean): RunnerError {
   const msg = typeof cause === 'object' && cause !== null && 'message' in cause ? String((cause as Error).message) : String(cause);
+  const own = (cause as { hint?: unknown } | null)?.hint;
+  const next = retryable
+    ? 'The task is retried if its stage allows retries; otherwise fix the cause and run `runner resume <spec> <task>`.'
+    : 'The plugin marked this error as not retryable. Fix the cause, then run `runner resume <spec> <task>`.';
   return new RunnerError(ErrorCodes.RUNNER_PLUGIN_FAILED, `[${plugin}] ${taskId}: ${msg}`, {
     cause,
     plugin,
     taskId,
     retryable,
-    hint: retryable
-      ? 'The task is retried if its stage allows retries; otherwise fix the cause and run `runner resume <spec> <task>`.'
-      : 'The plugin marked this error as not retryable. Fix the cause, then run `runner resume <spec> <task>`.',
+    // The plugin knows best what to do; the runner's advice is the fallback.
+    hint: typeof own === 'string' && own ? own : next,
+  });
+}
+
+/** What `run()` returned cannot be stored (a function, a class instance with a socket). */
+export function pluginResultInvalid(taskId: string, cause: unknown): RunnerError {
+  return new RunnerError(ErrorCodes.RUNNER_PLUGIN_FAILED, `the result of ${taskId} is not plain data: ${messageOf(cause)}`, {
+    taskId,
+    retryable: false,
+    hint: 'Return plain data from run(): objects, arrays, numbers, strings; keep large outputs in artifacts.',
+  });
+}
+
+/** `ctx.checkpoint.save(state)` got something msgpack cannot encode. */
+export function checkpointUnencodable(taskId: string, cause: unknown): RunnerError {
+  return new RunnerError(ErrorCodes.RUNNER_PLUGIN_FAILED, `checkpoint state of ${taskId} cannot be encoded: ${messageOf(cause)}`, {
+    taskId,
+    retryable: false,
+    hint: 'Checkpoint state must be plain data: objects, arrays, numbers, strings, typed arrays, Buffers, Maps.',
   });
 }
 
@@ -221,7 +332,25 @@ export function pluginInvalid(source: string, message: string): RunnerError {
   });
 }
 
+/** The module imported but threw while it was evaluated (a missing dependency, a side effect). */
+export function pluginLoadFailed(entry: string, cause: unknown): RunnerError {
+  if (isRunnerError(cause, ErrorCodes.RUNNER_MODULE_INVALID)) return cause;
+  return new RunnerError(ErrorCodes.RUNNER_PLUGIN_INVALID, `plugin ${entry} failed to load: ${messageOf(cause)}`, {
+    cause,
+    hint: 'Plugin modules must import without side effects; import heavy dependencies inside run().',
+  });
+}
+
 export function pluginNotFound(name: string, known: string[], issue?: ErrorIssue): RunnerError {
+  // A known name that did not resolve is a built-in whose package is not installed.
+  if (known.includes(name)) {
+    const pkg = `@runner/plugin-${name}`;
+    return new RunnerError(ErrorCodes.RUNNER_PLUGIN_NOT_FOUND, `plugin "${name}" is built in, but its package ${pkg} is not installed`, {
+      issues: issue ? [issue] : [],
+      hint: `Install it next to @runner/core: \`npm i ${pkg}\` (or \`pnpm add ${pkg}\`).`,
+      details: { package: pkg },
+    });
+  }
   const suggestion = closest(name, known);
   return new RunnerError(ErrorCodes.RUNNER_PLUGIN_NOT_FOUND, `no plugin named "${name}"`, {
     issues: issue ? [issue] : [],
@@ -327,8 +456,8 @@ export function taskCrashed(taskId: string, stage: string, exit: string, deaths:
   );
 }
 
-export function taskNotFound(pattern: string, hint?: string): RunnerError {
-  return new RunnerError(ErrorCodes.RUNNER_TASK_NOT_FOUND, `no task matches "${pattern}"`, {
+export function taskNotFound(pattern: string, hint?: string, what = 'task'): RunnerError {
+  return new RunnerError(ErrorCodes.RUNNER_TASK_NOT_FOUND, `no ${what} matches "${pattern}"`, {
     hint: hint ?? 'List task ids with `runner tasks <spec>`; patterns use * as a wildcard, e.g. "work/*AAPL*".',
   });
 }
@@ -347,6 +476,10 @@ export function taskTimeout(taskId: string, ms: number): RunnerError {
 
 export function usage(message: string, hint?: string): RunnerError {
   return new RunnerError(ErrorCodes.RUNNER_USAGE, message, { hint: hint ?? 'Run the command with --help.' });
+}
+
+function messageOf(err: unknown): string {
+  return typeof err === 'object' && err !== null && 'message' in err ? String((err as Error).message) : String(err);
 }
 
 /** The closest candidate by edit distance, if it is close enough to be a likely typo. */

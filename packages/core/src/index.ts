@@ -8,11 +8,23 @@ export { validateSchema as validateOptions, type SchemaIssue } from './config/va
 export { Runner, type RunnerOptions, type RunSummary } from './run/runner.js';
 export { planRun, idMatcher, type Plan, type PlannedTask } from './run/plan.js';
 export { RunStore } from './store/lmdb-store.js';
-export { RunnerError, ErrorCodes, isRunnerError, serializeError, type ErrorCode, type ErrorIssue, type SerializedError } from './errors.js';
+export {
+  RunnerError,
+  PluginError,
+  ErrorCodes,
+  ERROR_TABLE,
+  exitCodeOf,
+  isRunnerError,
+  isPluginError,
+  serializeError,
+  type ErrorCode,
+  type ErrorIssue,
+  type PluginErrorOptions,
+  type SerializedError,
+} from './errors.js';
+export { importUserModule, moduleDefault, isTypeScriptFile } from './plugin/import-module.js';
 export { BUILTIN_PLUGINS, type LoadedPlugin } from './plugin/load.js';
 export { writeFileAtomic, sha256 } from './util/fs.js';
-export { viewRun, openStore as openRunStore, matchTasks, type RunView } from './cli/shared.js';
-export * as format from './cli/format.js';
 export { ownerAlive } from './store/lmdb-store.js';
 export { createPluginDb as openPluginDb } from './run/task-context.js';
 export { HOST, pidAlive, procStartTime } from './util/proc.js';

@@ -7,6 +7,7 @@ import { c, formatDuration, stateColor } from './format.js';
 import { invocation } from './invocation.js';
 import { LiveView } from './live-view.js';
 import { progressText } from './progress-text.js';
+import { taskErrorLines } from './task-error.js';
 
 export type Verbosity = 'quiet' | 'normal' | 'verbose';
 
@@ -140,7 +141,9 @@ export class Display {
       if (e.state === 'completed') {
         if (this.perTaskLines) this.line(`${c.green('done')}  ${e.id} in ${took}`);
       } else if (e.state === 'failed') {
-        this.line(`${c.red('failed')} ${e.id} after ${took}: ${e.error?.message ?? e.note ?? ''}`);
+        const [head, ...more] = e.error ? taskErrorLines(e.error) : [e.note ?? ''];
+        this.line(`${c.red('failed')} ${e.id} after ${took}: ${head}`);
+        for (const l of more) this.line(`  ${l}`);
       } else if (e.state === 'pending' && e.error) {
         this.line(`${c.yellow('retry')} ${e.id}: ${e.note ?? ''}`);
       } else if (this.perTaskLines || e.state === 'cancelled') {

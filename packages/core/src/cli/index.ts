@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import yargs from 'yargs';
 import { hideBin } from 'yargs/helpers';
-import { isRunnerError } from '../errors.js';
+import { exitCodeOf } from '../errors.js';
 import { printError } from './format.js';
 import { BUILTIN_PLUGINS, loadPluginModule, resolvePluginEntry } from '../plugin/load.js';
 import type { PluginCommand } from '../plugin/types.js';
@@ -22,21 +22,7 @@ import { statusCommand } from './commands/status.js';
 import { tasksCommand } from './commands/tasks.js';
 import { validateCommand } from './commands/validate.js';
 
-/** Exit codes: 0 all completed, 1 some failed, 2 bad input, 130 interrupted. */
-const BAD_INPUT = new Set([
-  'RUNNER_CONFIG_INVALID',
-  'RUNNER_CONFIG_NOT_FOUND',
-  'RUNNER_CONFIG_PARSE',
-  'RUNNER_PLUGIN_NOT_FOUND',
-  'RUNNER_PLUGIN_INVALID',
-  'RUNNER_STORE_UNWRITABLE',
-  'RUNNER_TASK_NOT_FOUND',
-  'RUNNER_TASK_STATE',
-  'RUNNER_RUN_LOCKED',
-  'RUNNER_USAGE',
-]);
-
-const CORE_COMMANDS = new Set(['validate', 'start', 'status', 'tasks', 'cancel', 'resume', 'checkpoints', 'reset', 'plugins', 'schema', 'compact']);
+const CORE_COMMANDS = new Set(['validate', 'start', 'plan', 'status', 'tasks', 'cancel', 'resume', 'checkpoints', 'reset', 'gather', 'k8s', 'report', 'serve', 'compact', 'plugins', 'schema']);
 
 function coreVersion(): string {
   const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string };
@@ -103,6 +89,7 @@ export async function main(argv: string[] = hideBin(process.argv)): Promise<void
     await cli.parseAsync();
   } catch (err) {
     printError(err);
-    process.exitCode = isRunnerError(err) && BAD_INPUT.has(err.code) ? 2 : 1;
+    // Exit codes: 0 all completed, 1 some failed, 2 bad input (per code in errors.ts), 130 interrupted.
+    process.exitCode = exitCodeOf(err);
   }
 }

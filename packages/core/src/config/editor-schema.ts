@@ -31,16 +31,50 @@ export function buildEditorSchema(plugins: LoadedPlugin[]): JSONSchema {
   };
 }
 
-/** The checked-in schema file's text: core plus the built-in plugins that are installed. */
-export async function editorSchemaText(): Promise<string> {
+/**
+ * The schema's text: core plus the built-in plugins that are installed, plus, given a job spec,
+ * the plugins it lists under `plugins:` and names in stages (custom ones too). The spec is read
+ * leniently, so that a spec being written still gets its plugins' options.
+ */
+export async function editorSchemaText(specPath?: string): Promise<string> {
   const { BUILTIN_PLUGINS, loadPluginModule, resolvePluginEntry } = await import('../plugin/load.js');
-  const { dirname } = await import('node:path');
+  const { dirname, resolve } = await import('node:path');
   const { fileURLToPath } = await import('node:url');
   const here = dirname(fileURLToPath(import.meta.url));
-  const plugins: LoadedPlugin[] = [];
-  for (const name of BUILTIN_PLUGINS) {
-    const r = resolvePluginEntry(name, here, [here, process.cwd()]);
-    if (r) plugins.push(await loadPluginModule(r.entry, r.source));
+  const refs: { ref: string; base: string }[] = BUILTIN_PLUGINS.map((ref) => ({ ref, base: here }));
+  if (specPath) {
+    const base = dirname(resolve(specPath));
+    for (const ref of await pluginRefsOf(specPath)) refs.push({ ref, base });
   }
-  return JSON.stringify(buildEditorSchema(plugins), null, 2) + '\n';
+  const byName = new Map<string, LoadedPlugin>();
+  for (const { ref, base } of refs) {
+    const r = resolvePluginEntry(ref, base, [base, here, process.cwd()]);
+    if (!r) continue;
+    const p = await loadPluginModule(r.entry, r.source);
+    byName.set(p.name, p);
+  }
+  return JSON.stringify(buildEditorSchema([...byName.values()]), null, 2) + '\n';
+}
+
+/** `plugins:` entries and stages' `plugin:` values of a spec, without validating it. */
+async function pluginRefsOf(specPath: string): Promise<string[]> {
+  const { readFile } = await import('node:fs/promises');
+  const { parse } = await import('yaml');
+  const { configNotFound } = await import('../errors.js');
+  let text: string;
+  try {
+    text = await readFile(specPath, 'utf8');
+  } catch {
+    throw configNotFound(specPath);
+  }
+  let doc: unknown;
+  try {
+    doc = parse(text);
+  } catch {
+    return [];
+  }
+  const spec = (doc ?? {}) as { plugins?: unknown; stages?: unknown };
+  const refs = Array.isArray(spec.plugins) ? spec.plugins.filter((p): p is string => typeof p === 'string') : [];
+  if (Array.isArray(spec.stages)) for (const st of spec.stages) if (typeof st?.plugin === 'string') refs.push(st.plugin);
+  return [...new Set(refs)];
 }

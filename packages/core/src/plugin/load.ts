@@ -3,8 +3,10 @@ import { existsSync, statSync } from 'node:fs';
 import { dirname, isAbsolute, join, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { isMainThread } from 'node:worker_threads';
-import { pluginInvalid, RunnerError } from '../errors.js';
+import { pluginInvalid, pluginLoadFailed, RunnerError } from '../errors.js';
 import { DEFAULT_IMPORT_TIMEOUT_MS, probeImport } from './import-probe.js';
+import { importUserModule, moduleDefault } from './import-module.js';
+import { unknownOptionPaths } from './option-paths.js';
 import { schemaProblem } from '../config/validate.js';
 import type { JSONSchema, PluginDefinition } from './types.js';
 
@@ -30,7 +32,7 @@ const cache = new Map<string, Promise<LoadedPlugin>>();
 
 /** Is `ref` a path (relative, absolute or file URL) rather than a name or package? */
 export function isPathRef(ref: string): boolean {
-  return ref.startsWith('.') || ref.startsWith('/') || ref.startsWith('file:') || isAbsolute(ref) || /\.(m?js|cjs|ts)$/.test(ref);
+  return ref.startsWith('.') || ref.startsWith('/') || ref.startsWith('file:') || isAbsolute(ref) || /\.(m?js|cjs|m?ts|cts|tsx)$/.test(ref);
 }
 
 /**
@@ -81,14 +83,11 @@ async function importPlugin(entry: string, source: LoadedPlugin['source']): Prom
     }
   }
   try {
-    mod = (await import(pathToFileURL(entry).href)) as Record<string, unknown>;
+    mod = await importUserModule(entry);
   } catch (err) {
-    throw new RunnerError('RUNNER_PLUGIN_INVALID', `plugin ${entry} failed to load: ${(err as Error).message}`, {
-      cause: err,
-      hint: 'Plugin modules must import without side effects; import heavy dependencies inside run().',
-    });
+    throw pluginLoadFailed(entry, err);
   }
-  const def = (mod.default ?? mod) as Partial<PluginDefinition>;
+  const def = moduleDefault(mod) as Partial<PluginDefinition>;
   return checkDefinition(def, entry, source);
 }
 
@@ -101,6 +100,10 @@ export function checkDefinition(def: Partial<PluginDefinition>, entry: string, s
   if (def.schema !== undefined && (typeof def.schema !== 'object' || def.schema === null)) problems.push('`schema` must be a JSON schema object');
   if (def.resumeSafe !== undefined && !Array.isArray(def.resumeSafe)) problems.push('`resumeSafe` must be a list of option paths');
   if (def.operational !== undefined && !Array.isArray(def.operational)) problems.push('`operational` must be a list of option paths');
+  for (const key of ['resumeSafe', 'operational'] as const) {
+    const bad = Array.isArray(def[key]) ? unknownOptionPaths(def.schema, def[key]) : [];
+    if (bad.length > 0) problems.push(`\`${key}\` names ${bad.map((p) => `"${p}"`).join(', ')}, which ${bad.length === 1 ? 'is not an option' : 'are not options'} of its schema`);
+  }
   const schema = normaliseSchema(def.schema);
   const bad = schemaProblem(schema);
   if (bad) problems.push(`its schema does not compile: ${bad}`);

@@ -84,20 +84,21 @@ export interface LoadedCheckpoint<S> extends CheckpointInfo {
   state: S;
 }
 
-export interface CheckpointApi {
+export interface CheckpointApi<State = unknown> {
   /**
    * The newest usable checkpoint of this task, or undefined. A checkpoint whose checksum does not
    * match, whose payload file is missing, or that was saved under other options or another plugin
-   * major version is skipped with a warning, and the previous one is tried.
+   * major version is skipped with a warning, and the previous one is tried. Its `state` has the
+   * plugin's `State` type (the third type argument of {@link definePlugin}).
    */
-  load<S = unknown>(): Promise<LoadedCheckpoint<S> | undefined>;
+  load<S = State>(): Promise<LoadedCheckpoint<S> | undefined>;
   /**
    * Saves `state` (anything msgpack can encode: objects, typed arrays, Buffers, Maps) and resolves
    * once the checkpoint is committed to the store. Large payloads go to a file written
    * tmp + fsync + rename; the store keeps its checksum. Older checkpoints are pruned by the run's
    * retention rules.
    */
-  save<S = unknown>(state: S, options: CheckpointSaveOptions): Promise<CheckpointInfo>;
+  save<S extends State = State>(state: S, options: CheckpointSaveOptions): Promise<CheckpointInfo>;
 }
 
 export interface ProgressUpdate {
@@ -190,7 +191,7 @@ export type DbKey = string | number | ReadonlyArray<string | number>;
  * What a plugin's `run` receives. Everything here works the same in a worker thread and in a
  * child process.
  */
-export interface TaskContext<Options = Record<string, unknown>> {
+export interface TaskContext<Options = Record<string, unknown>, State = unknown> {
   /** Validated options with schema defaults filled in, frozen. */
   readonly options: Readonly<Options>;
   readonly task: TaskInfo;
@@ -200,8 +201,14 @@ export interface TaskContext<Options = Record<string, unknown>> {
    * after the grace period if the plugin does not return.
    */
   readonly signal: AbortSignal;
-  readonly checkpoint: CheckpointApi;
+  readonly checkpoint: CheckpointApi<State>;
   readonly log: Logger;
+  /**
+   * Waits `ms` milliseconds, or less when the task is cancelled: it resolves as soon as
+   * {@link signal} fires, so a plugin that polls or backs off stops promptly. Check
+   * `ctx.signal.aborted` (or call `ctx.signal.throwIfAborted()`) after it.
+   */
+  sleep(ms: number): Promise<void>;
   /** Reports progress; cheap, call it as often as you like. */
   progress(update: ProgressUpdate): void;
   /** Emits a custom event (`task:event`) to the runner's listeners and `events.jsonl`. */
@@ -233,15 +240,128 @@ export interface TaskContext<Options = Record<string, unknown>> {
   db(name: string): PluginDb;
 }
 
+/** How one positional argument or flag of a plugin command is parsed (yargs' option shape). */
+export interface CommandOption {
+  type?: 'string' | 'number' | 'boolean' | 'count';
+  describe?: string;
+  default?: unknown;
+  choices?: readonly (string | number)[];
+  array?: boolean;
+  nargs?: number;
+  demandOption?: boolean | string;
+  alias?: string | readonly string[];
+}
+
+/**
+ * The part of yargs' `Argv` a plugin command's `builder` gets: declare positionals, flags and
+ * examples. (The CLI passes the real yargs instance; plugins need no yargs types.)
+ */
+export interface CommandBuilder {
+  positional(name: string, option: CommandOption): CommandBuilder;
+  option(name: string, option: CommandOption): CommandBuilder;
+  example(command: string, description: string): CommandBuilder;
+}
+
 /**
  * A CLI command a plugin adds, in yargs' CommandModule shape, e.g. `runner study <spec> <cell>`.
- * Commands of built-in and installed plugins are registered when the CLI starts.
+ * Commands of built-in and installed plugins are registered when the CLI starts. `Args` is what
+ * the handler receives: the positionals and flags the builder declares.
+ *
+ * @example
+ * ```ts
+ * const report: PluginCommand<{ spec: string; json?: boolean }> = {
+ *   command: 'report <spec>',
+ *   describe: 'Summarise the backtests of a run',
+ *   builder: (y) => y.positional('spec', { type: 'string', demandOption: true }).option('json', { type: 'boolean' }),
+ *   async handler(args) { console.log(args.spec); },
+ * };
+ * ```
  */
-export interface PluginCommand {
+export interface PluginCommand<Args extends object = object> {
   command: string | readonly string[];
   describe: string;
-  builder?: (yargs: any) => any;
-  handler: (args: any) => void | Promise<void>;
+  builder?: (yargs: CommandBuilder) => CommandBuilder;
+  // A method, so that a command typed with its own Args fits the definition's list.
+  handler(args: Args): void | Promise<void>;
+}
+
+/** Dotted paths into an options type, e.g. `'epochs' | 'model' | 'model.units'` (four levels deep). */
+export type OptionPath<T, Depth extends unknown[] = []> = [T] extends [never]
+  ? never
+  : Depth['length'] extends 4
+  ? never
+  : [keyof T] extends [never]
+    ? string
+  : string extends keyof T
+    ? string
+    : {
+        [K in keyof T & string]: K | (NonNullable<T[K]> extends readonly unknown[] ? never : NonNullable<T[K]> extends Record<string, unknown> | object ? `${K}.${OptionPath<NonNullable<T[K]>, [...Depth, 1]>}` : never);
+      }[keyof T & string];
+
+type Simplify<T> = { [K in keyof T]: T[K] } & {};
+
+/** The TypeScript type of the values one JSON schema accepts (the subset plugin schemas use). */
+export type FromSchema<S> = S extends { const: infer C }
+  ? C
+  : S extends { enum: readonly (infer E)[] }
+    ? E
+    : S extends { oneOf: readonly (infer U)[] }
+      ? FromSchema<U>
+      : S extends { anyOf: readonly (infer U)[] }
+        ? FromSchema<U>
+        : S extends { type: readonly (infer T)[] }
+          ? FromSchema<Omit<S, 'type'> & { type: T }>
+          : S extends { type: 'integer' | 'number' }
+            ? number
+            : S extends { type: 'string' }
+              ? string
+              : S extends { type: 'boolean' }
+                ? boolean
+                : S extends { type: 'null' }
+                  ? null
+                  : S extends { type: 'array' }
+                    ? S extends { items: infer I }
+                      ? FromSchema<I>[]
+                      : unknown[]
+                    : S extends { properties: infer P } | { type: 'object' }
+                      ? ObjectFromSchema<S>
+                      : unknown;
+
+type RequiredNames<S> = S extends { required: readonly (infer R)[] } ? R : never;
+
+/**
+ * Options as `run(ctx)` sees them: a property is present when the schema gives it a `default` or
+ * lists it under `required`, and optional otherwise.
+ */
+type ObjectFromSchema<S> = S extends { properties: infer P }
+  ? Simplify<
+      {
+        -readonly [K in keyof P as P[K] extends { default: unknown } ? K : K extends RequiredNames<S> ? K : never]: FromSchema<P[K]>;
+      } & {
+        -readonly [K in keyof P as P[K] extends { default: unknown } ? never : K extends RequiredNames<S> ? never : K]?: FromSchema<P[K]>;
+      } & (S extends { additionalProperties: false } ? unknown : S extends { additionalProperties: infer A extends object } ? Record<string, FromSchema<A>> : unknown)
+    >
+  : Record<string, unknown>;
+
+/** The options type a plugin's schema describes; see {@link definePlugin}. */
+export type OptionsOf<S> = JSONSchema extends S ? Record<string, unknown> : ObjectFromSchema<S>;
+
+/** Stands for options nobody named: `definePlugin<Options, Result, State>` names them. */
+export interface OptionsNotNamed {
+  'name the options type: definePlugin<Options, Result, State>({...}), or write the schema inline': never;
+}
+
+/**
+ * `isolation` as a function of the options. Written as a method type so that a plugin typed with
+ * its own options still fits `PluginDefinition` (any plugin), as `run` and `validate` do.
+ */
+export type IsolationOf<Options> = { choose(options: Options): 'thread' | 'process' }['choose'];
+
+/** What `validate` returns: problems at option paths, relative to the stage's `options`. */
+export interface OptionsIssue {
+  path: (string | number)[];
+  message: string;
+  hint?: string;
 }
 
 /** A task as a report sees it: its stored record (state, progress, result, timings). */
@@ -263,7 +383,7 @@ export interface ReportTable {
  * What a plugin's {@link PluginDefinition.report} hook reads: its stage, its tasks and its
  * private databases, all read-only (the report may run while a runner writes).
  */
-export interface ReportInput<Options = any> {
+export interface ReportInput<Options = Record<string, unknown>> {
   run: { name: string; runDir: string };
   stage: { id: string; options: Readonly<Options> };
   /** The stage's planned tasks in plan order, with state, progress and result. */
@@ -298,7 +418,12 @@ export interface ReportSection {
   html?: string;
 }
 
-export interface PluginDefinition<Options = any, Result = unknown> {
+/**
+ * A plugin. `Options` is the type of the validated, defaulted options; `Result` what `run`
+ * returns (plain data, stored and handed to downstream tasks); `State` what its checkpoints hold.
+ */
+// The default, `object`, is "any plugin": every plugin, whatever its own options type, fits it.
+export interface PluginDefinition<Options = object, Result = unknown, State = unknown> {
   /** Unique plugin name, used as `plugin:` in stages. */
   name: string;
   /** Semver. Checkpoints from another major version are not loaded. */
@@ -315,24 +440,24 @@ export interface PluginDefinition<Options = any, Result = unknown> {
    * checkpoints or completed work: targets such as steps, epochs or trials. Raising one on a
    * completed task reopens it, and it resumes from its last checkpoint.
    */
-  resumeSafe?: readonly string[];
+  resumeSafe?: readonly OptionPath<Options>[];
   /**
    * Option paths that change how a task runs but never its result: concurrency, timeouts, retry
    * and rate-limit settings. They are left out of both the fingerprint and the targets, so
    * changing one neither reruns completed work nor discards an unfinished task's checkpoints.
    */
-  operational?: readonly string[];
+  operational?: readonly OptionPath<Options>[];
   /**
    * Where tasks run: worker threads (the default) or one child process per task, e.g. for native
    * libraries that cannot load twice in one process.
    */
-  isolation?: 'thread' | 'process' | ((options: Options) => 'thread' | 'process');
+  isolation?: 'thread' | 'process' | IsolationOf<Options>;
   /**
    * Checks JSON schema cannot express (e.g. `low <= high`), run on the defaulted options when
    * the spec is loaded. Each issue's path is relative to the stage's `options`; the runner adds
    * file, line and column. Return an empty list when all is well.
    */
-  validate?(options: Options): { path: (string | number)[]; message: string; hint?: string }[];
+  validate?(options: Options): OptionsIssue[];
   /** Extra CLI commands (reports, exports). */
   commands?: readonly PluginCommand[];
   /**
@@ -342,14 +467,29 @@ export interface PluginDefinition<Options = any, Result = unknown> {
    * and the curves of `result.history` (see docs/report.md).
    */
   report?(input: ReportInput<Options>): ReportSection[] | Promise<ReportSection[]>;
-  run(ctx: TaskContext<Options>): Promise<Result> | Result;
+  run(ctx: TaskContext<Options, State>): Promise<Result> | Result;
 }
 
 /**
- * Identity helper that gives a plugin definition its types.
+ * Identity helper that gives a plugin definition its types. Two ways to use it:
+ *
+ * - Let the schema type the options: write the schema inline and leave out the type arguments;
+ *   `ctx.options` then has one property per schema property (present when it has a `default` or
+ *   is `required`), typed from its `type`, `enum` or `const`.
+ * - Or name the types: `definePlugin<Options, Result, State>({...})`, which also types
+ *   `ctx.checkpoint.load()` and `save()` by `State`.
+ *
+ * Either way `resumeSafe` and `operational` accept only option paths of the options type.
+ * (The types need TypeScript 5.4 or later.)
  */
-export function definePlugin<Options = Record<string, unknown>, Result = unknown>(
-  plugin: PluginDefinition<Options, Result>,
-): PluginDefinition<Options, Result> {
+export function definePlugin<const S extends JSONSchema, Result = unknown, State = unknown>(
+  // Only `schema` decides S: a misspelt `resumeSafe` path must be reported there, not inferred from.
+  plugin: PluginDefinition<OptionsOf<NoInfer<S>>, Result, State> & { schema?: S },
+): PluginDefinition<OptionsOf<S>, Result, State>;
+// Options are named, never inferred: a definition the first form rejects is not retyped here.
+export function definePlugin<Options = OptionsNotNamed, Result = unknown, State = unknown>(
+  plugin: PluginDefinition<NoInfer<Options>, Result, State>,
+): PluginDefinition<Options, Result, State>;
+export function definePlugin<Options, Result, State>(plugin: PluginDefinition<Options, Result, State>): PluginDefinition<Options, Result, State> {
   return plugin;
 }

@@ -1,5 +1,5 @@
 import { deepFreeze } from '../config/load.js';
-import { RunnerError, serializeError } from '../errors.js';
+import { pluginResultInvalid, RunnerError, serializeError } from '../errors.js';
 import { loadPluginModule } from '../plugin/load.js';
 import { RunStore } from '../store/lmdb-store.js';
 import { bigIntPath } from './plain-data.js';
@@ -25,7 +25,7 @@ export async function executeTask(payload: TaskPayload, channel: TaskChannel): P
     channel.post({ type: 'result', outcome });
   } catch (err) {
     // The result could not be copied to the runner (e.g. it holds a function).
-    outcome = { ok: false, aborted: false, error: serializeError(new RunnerError('RUNNER_PLUGIN_FAILED', `the result of ${payload.info.id} is not plain data: ${(err as Error).message}`)) };
+    outcome = { ok: false, aborted: false, error: serializeError(pluginResultInvalid(payload.info.id, err)) };
     channel.post({ type: 'result', outcome });
   }
   channel.close();
@@ -56,9 +56,7 @@ async function execute(payload: TaskPayload, channel: TaskChannel): Promise<Exec
     try {
       checkpointCodec.pack(result);
     } catch (err) {
-      throw new RunnerError('RUNNER_PLUGIN_FAILED', `the result of ${payload.info.id} is not plain data: ${(err as Error).message}`, {
-        hint: 'Return plain data from run(): objects, arrays, numbers, strings; keep large outputs in artifacts.',
-      });
+      throw pluginResultInvalid(payload.info.id, err);
     }
     return { ok: true, result: result === undefined ? null : result, progress: takeProgress(), execMs: Date.now() - t0 };
   } catch (err) {

@@ -4,7 +4,8 @@ import { readFile, rm } from 'node:fs/promises';
 import { join, normalize, relative, sep } from 'node:path';
 import type { Database, Key } from 'lmdb';
 import { bigIntPath, jsonReplacer } from './plain-data.js';
-import { artifactMissing, checkpointCorrupt, errnoCode, RunnerError, storeUnwritable, taskAborted, usage } from '../errors.js';
+import { abortableSleep } from './sleep.js';
+import { artifactChanged, artifactMissing, checkpointCorrupt, checkpointUnencodable, errnoCode, RunnerError, storeUnwritable, taskAborted, usage } from '../errors.js';
 import { majorOf } from '../plugin/load.js';
 import type {
   ArtifactRef,
@@ -63,9 +64,7 @@ export function createCheckpointApi(store: RunStore, t: CheckpointTarget, hooks:
       try {
         payload = checkpointCodec.pack(state);
       } catch (err) {
-        throw new RunnerError('RUNNER_PLUGIN_FAILED', `checkpoint state of ${t.taskId} cannot be encoded: ${(err as Error).message}`, {
-          hint: 'Checkpoint state must be plain data: objects, arrays, numbers, strings, typed arrays, Buffers, Maps.',
-        });
+        throw checkpointUnencodable(t.taskId, err);
       }
       const type = options.type ?? 'periodic';
       const rec: CheckpointRecord = {
@@ -243,6 +242,7 @@ export function createTaskContext(payload: TaskPayload, store: RunStore, channel
     signal: controller.signal,
     checkpoint,
     log: logger,
+    sleep: (ms: number) => abortableSleep(ms, controller.signal),
     progress(update: ProgressUpdate) {
       for (const [k, v] of Object.entries(update?.metrics ?? {})) {
         if (typeof v !== 'number') throw usage(`ctx.progress(): metrics.${k} must be a number (got ${typeof v === 'bigint' ? `the BigInt ${v}n` : typeof v})`, 'Metrics are plotted and stored as JSON numbers; convert with Number().');
@@ -286,10 +286,7 @@ export function createTaskContext(payload: TaskPayload, store: RunStore, channel
         throw artifactMissing(join(payload.runDir, ref.path), info.id);
       }
       if (sha256(bytes) !== ref.sha256) {
-        throw new RunnerError('RUNNER_ARTIFACT_MISSING', `artifact ${ref.path} does not match its checksum`, {
-          hint: 'The file was changed after it was written. Rerun the task that produced it.',
-          taskId: info.id,
-        });
+        throw artifactChanged(ref.path, info.id);
       }
       return bytes;
     },

@@ -37,6 +37,8 @@ import type {
   UpstreamTask,
 } from '../plugin/types.js';
 import { optionsFingerprint } from '../run/plan.js';
+export { spawnRunner, runRunner, runnerJson, tempProject, RUNNER_BIN, type RunnerCliOptions, type RunnerResult, type SpawnedRunner } from './cli.js';
+export { documentedErrorCodes } from './docs.js';
 import { artifactDirFor } from '../run/paths.js';
 import type { TaskPayload, WorkerMessage } from '../run/protocol.js';
 import { createTaskContext } from '../run/task-context.js';
@@ -98,7 +100,7 @@ export async function runPlugin<O extends object, R>(
   options: Partial<O> = {},
   run: RunPluginOptions = {},
 ): Promise<PluginRun<R>> {
-  const loaded = checkDefinition(plugin as PluginDefinition, '(test)', 'path');
+  const loaded = checkDefinition(plugin, '(test)', 'path');
   const opts = structuredClone(options) as Record<string, unknown>;
   // As in a job spec, `${params.x}` placeholders pass; the value is checked when it is filled.
   const issues = validateSchema(loaded.schema, opts).filter((i) => !isPlaceholder(valueAt(opts, i.path)));
@@ -234,6 +236,10 @@ export async function runPlugin<O extends object, R>(
         await store.finish(id, owner.id, { state: 'pending', runMs: 0, note: 'cancelled by the test kit' });
       } else {
         out.outcome = 'failed';
+        if (err instanceof TypeError && Object.keys(rec.cell).length === 0) {
+          // The usual cause: the plugin reads ctx.task.cell.<key>, and a test task has no cell.
+          out.error.hint = `${out.error.hint ? `${out.error.hint} ` : ''}The test task ${id} has no matrix cell; if the plugin reads ctx.task.cell, pass one: runPlugin(plugin, options, { task: { cell: { symbol: 'AAPL' } } }).`;
+        }
         await store.finish(id, owner.id, { state: 'failed', runMs: 0, error: out.error });
       }
     }

@@ -4,6 +4,8 @@
  * `retryable: false` marks what a retry of the task cannot fix.
  */
 
+import { PluginError, type PluginErrorOptions } from '@runner/core';
+
 export const DownloadErrorCodes = {
   DOWNLOAD_CHANGED: 'DOWNLOAD_CHANGED',
   DOWNLOAD_CONFIG: 'DOWNLOAD_CONFIG',
@@ -15,18 +17,14 @@ export const DownloadErrorCodes = {
 
 export type DownloadErrorCode = keyof typeof DownloadErrorCodes;
 
-export class DownloadError extends Error {
-  readonly code: DownloadErrorCode;
-  readonly hint: string | undefined;
-  readonly retryable: boolean;
-  readonly details: Record<string, unknown>;
+/** The core's {@link PluginError} with the download codes; not retryable unless a factory says so. */
+export class DownloadError extends PluginError<DownloadErrorCode> {
+  override readonly details: Record<string, unknown>;
 
-  constructor(code: DownloadErrorCode, message: string, options: { hint?: string; retryable?: boolean; cause?: unknown; details?: Record<string, unknown> } = {}) {
-    super(options.hint ? `${message}. ${options.hint}` : message, options.cause === undefined ? undefined : { cause: options.cause });
+  constructor(code: DownloadErrorCode, message: string, options: PluginErrorOptions = {}) {
+    // The hint also ends the message, so that logs that show only messages still say what to do.
+    super(code, options.hint ? `${message}. ${options.hint}` : message, { ...options, retryable: options.retryable ?? false });
     this.name = 'DownloadError';
-    this.code = code;
-    this.hint = options.hint;
-    this.retryable = options.retryable ?? false;
     this.details = options.details ?? {};
   }
 }

@@ -16,6 +16,7 @@
  */
 import { definePlugin } from '@runner/core';
 import { optionsSchema, OPERATIONAL_OPTIONS, type DownloadOptions } from './schema.js';
+import type { DataArgs } from './commands/data.js';
 import type { ListResult, SeriesResult } from './result.js';
 
 export type { DownloadOptions, SourceOptions, SourceType } from './schema.js';
@@ -42,7 +43,7 @@ export default definePlugin<DownloadOptions, SeriesResult | ListResult>({
           .option('source', { type: 'string', describe: 'Only this source type, e.g. binance-klines' })
           .option('symbol', { type: 'string', describe: 'Only symbols matching this pattern (* is a wildcard)' })
           .option('json', { type: 'boolean', describe: 'Print machine-readable JSON' }),
-      handler: async (args) => {
+      handler: async (args: DataArgs) => {
         const { dataHandler } = await import('./commands/data.js');
         await dataHandler(args);
       },

@@ -1,8 +1,10 @@
 /**
- * Errors of the HPO plugin and API. They carry a stable `code`, say what happened and what to do
- * in the message itself (the runner shows a plugin's message, not its hint), and whether a retry
- * can help.
+ * Errors of the HPO plugin and API: `PluginError`s of the core with a stable `code`. They say
+ * what happened and what to do in the message itself (the study API's callers see only that),
+ * and whether a retry can help; the runner also shows their hint.
  */
+import { PluginError, type PluginErrorOptions } from '@runner/core';
+
 /** Every error code, sorted as in docs/hpo.md (a test keeps the two in sync). */
 export const HPO_ERROR_CODES = [
   'HPO_SPACE_INVALID',
@@ -25,18 +27,13 @@ export interface HpoIssue {
   hint?: string;
 }
 
-export class HpoError extends Error {
-  readonly code: HpoErrorCode;
-  readonly retryable: boolean;
-  readonly hint?: string;
+/** The core's {@link PluginError} with the HPO codes and located issues; not retryable unless said so. */
+export class HpoError extends PluginError<HpoErrorCode> {
   readonly issues: HpoIssue[];
 
-  constructor(code: HpoErrorCode, message: string, options: { hint?: string; retryable?: boolean; issues?: HpoIssue[]; cause?: unknown } = {}) {
-    super(message, options.cause === undefined ? undefined : { cause: options.cause });
+  constructor(code: HpoErrorCode, message: string, options: PluginErrorOptions & { issues?: HpoIssue[] } = {}) {
+    super(code, message, { ...options, retryable: options.retryable ?? false });
     this.name = 'HpoError';
-    this.code = code;
-    this.retryable = options.retryable ?? false;
-    this.hint = options.hint;
     this.issues = options.issues ?? [];
   }
 }

@@ -2,6 +2,8 @@
  * Every error the trainer raises, one factory per code, sorted. Each says what happened (with the
  * offending value, file or layer) and what to do; `retryable: false` where a retry cannot help.
  */
+import { PluginError, type PluginErrorOptions } from '@runner/core';
+
 export const TrainErrorCodes = {
   TRAIN_BACKEND_UNAVAILABLE: 'TRAIN_BACKEND_UNAVAILABLE',
   TRAIN_DATA_INVALID: 'TRAIN_DATA_INVALID',
@@ -13,16 +15,11 @@ export const TrainErrorCodes = {
 
 export type TrainErrorCode = keyof typeof TrainErrorCodes;
 
-export class TrainError extends Error {
-  readonly code: TrainErrorCode;
-  readonly hint: string | undefined;
-  readonly retryable: boolean;
-  constructor(code: TrainErrorCode, message: string, options: { hint?: string; retryable?: boolean; cause?: unknown } = {}) {
-    super(message, options.cause === undefined ? undefined : { cause: options.cause });
+/** The core's {@link PluginError} with the trainer's codes; not retryable unless said so. */
+export class TrainError extends PluginError<TrainErrorCode> {
+  constructor(code: TrainErrorCode, message: string, options: PluginErrorOptions = {}) {
+    super(code, message, { ...options, retryable: options.retryable ?? false });
     this.name = 'TrainError';
-    this.code = code;
-    this.hint = options.hint;
-    this.retryable = options.retryable ?? false;
   }
 }
 

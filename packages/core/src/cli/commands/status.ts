@@ -1,6 +1,7 @@
 import type { CommandModule } from 'yargs';
 import { emptyCounts, TASK_STATES, type TaskRecord } from '../../store/types.js';
 import { bar, c, formatAge, formatDuration, pct, stateColor, table } from '../format.js';
+import { taskErrorJson } from '../task-error.js';
 import { printShardsStatus } from './status-shards.js';
 import { invocation } from '../invocation.js';
 import { progressText } from '../progress-text.js';
@@ -93,7 +94,7 @@ export function taskJson(t: TaskRecord) {
     progress: t.progress ? { step: t.progress.step ?? null, total: t.progress.total ?? null, fraction: fractionOf(t), message: t.progress.message ?? null, metrics: t.progress.metrics ?? null } : { step: null, total: null, fraction: t.state === 'completed' ? 1 : 0, message: null, metrics: null },
     lastCheckpoint: t.lastCheckpoint ? { ...t.lastCheckpoint, time: new Date(t.lastCheckpoint.time).toISOString() } : null,
     result: t.result ?? null,
-    error: t.error ? { code: t.error.code ?? null, message: t.error.message, hint: t.error.hint ?? null } : null,
+    error: t.error ? taskErrorJson(t.error) : null,
     owner: t.owner ?? null,
     notes: t.notes,
     parent: t.parent ?? null,

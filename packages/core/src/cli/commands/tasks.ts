@@ -6,6 +6,7 @@ import { c, formatAge, formatDuration, pct, stateColor, table } from '../format.
 import { progressText } from '../progress-text.js';
 import { loadSpec, openStore, print, printJson, viewRun, withJson, withSpec, type SpecArgs } from '../shared.js';
 import { taskJson } from './status.js';
+import { taskErrorLines } from '../task-error.js';
 
 interface TasksArgs extends SpecArgs {
   pattern?: string;
@@ -72,6 +73,10 @@ export const tasksCommand: CommandModule<object, TasksArgs> = {
           ['task', 'state', 'progress', 'duration', 'metric', 'last checkpoint', 'attempts', 'note'],
         ),
       );
+      // Asked about particular tasks, or about failures: say why each failed one failed, and where.
+      const failed = args.pattern || args.state?.includes('failed') ? rows.filter((t) => t.state === 'failed' && t.error) : [];
+      for (const t of failed.slice(0, 5)) print(`\n${c.red('✗')} ${t.id}\n${taskErrorLines(t.error!).map((l) => `  ${l}`).join('\n')}`);
+      if (failed.length > 5) print(c.dim(`… and ${failed.length - 5} more failed; --json has every error`));
     } finally {
       await store?.close();
     }

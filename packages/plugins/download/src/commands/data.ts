@@ -4,7 +4,7 @@
  */
 import { readdir } from 'node:fs/promises';
 import { join, relative, resolve } from 'node:path';
-import { format, loadJobSpec } from '@runner/core';
+import { format, loadJobSpec } from '@runner/core/cli';
 import { readManifest, verifyStored, type Manifest } from '../series/store.js';
 
 export interface DataArgs {

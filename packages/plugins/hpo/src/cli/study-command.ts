@@ -24,10 +24,10 @@ interface StudyArgs {
   resultsOnly?: boolean;
 }
 
-export const studyCommand: PluginCommand = {
+export const studyCommand: PluginCommand<StudyArgs> = {
   command: 'study <spec> [pattern]',
   describe: 'Show HPO studies: trials, best parameters, optimisation history; export trials as CSV/JSONL',
-  builder: (y: any) =>
+  builder: (y) =>
     y
       .positional('spec', { type: 'string', describe: 'Path to the YAML job spec', demandOption: true })
       .positional('pattern', { type: 'string', describe: "A task id pattern or a cell, e.g. 'symbol=AAPL/horizon=5' or 'hpo/*AAPL*cycle=2'" })
@@ -60,11 +60,12 @@ interface Found {
 
 async function showStudies(args: StudyArgs): Promise<void> {
   const core = await import('@runner/core');
-  const { format } = core;
+  const cli = await import('@runner/core/cli');
+  const { format } = cli;
   const spec = await core.loadJobSpec(args.spec, { set: args.set });
   const hpoStages = spec.stages.filter((s) => s.plugin.name === 'hpo');
   if (hpoStages.length === 0) {
-    throw new core.RunnerError('RUNNER_USAGE', `${args.spec} has no stage with plugin: hpo`, { hint: 'runner study shows the studies of hpo stages.' });
+    throw cli.usage(`${args.spec} has no stage with plugin: hpo`, 'runner study shows the studies of hpo stages.');
   }
   const hasStore = existsSync(join(spec.runDir, 'store.mdb'));
   let store: ReturnType<typeof core.RunStore.open> | undefined;
@@ -72,11 +73,11 @@ async function showStudies(args: StudyArgs): Promise<void> {
     try {
       store = core.RunStore.open(spec.runDir, { readOnly: true });
     } catch {
-      store = core.openRunStore(spec);
+      store = cli.openRunStore(spec);
     }
   }
   try {
-    const view = core.viewRun(spec, store);
+    const view = cli.viewRun(spec, store);
     const tasks = view.tasks.filter((t) => hpoStages.some((s) => s.id === t.stage));
     let matched = tasks;
     if (args.pattern) {
@@ -85,9 +86,11 @@ async function showStudies(args: StudyArgs): Promise<void> {
       matched = tasks.filter((t) => exact(t.id));
       if (matched.length === 0) matched = tasks.filter((t) => loose(t.id));
       if (matched.length === 0) {
-        throw new core.RunnerError('RUNNER_TASK_NOT_FOUND', `no hpo task matches "${args.pattern}"`, {
-          hint: `Studies are named after their tasks, e.g. ${tasks[0]?.id ?? 'hpo/symbol=AAPL/cycle=1'}; a cell such as 'symbol=AAPL' works too.`,
-        });
+        throw cli.taskNotFound(
+          args.pattern,
+          `Studies are named after their tasks, e.g. ${tasks[0]?.id ?? 'hpo/symbol=AAPL/cycle=1'}; a cell such as 'symbol=AAPL' works too.`,
+          'hpo task',
+        );
       }
     }
     const storage = store ? runStudies(store) : undefined;
@@ -116,7 +119,7 @@ async function showStudies(args: StudyArgs): Promise<void> {
   }
 }
 
-type Format = typeof import('@runner/core').format;
+type Format = typeof import('@runner/core/cli').format;
 
 function num(v: number | undefined): string {
   if (v === undefined || Number.isNaN(v)) return '-';

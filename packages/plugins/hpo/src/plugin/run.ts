@@ -2,7 +2,7 @@
  * The hpo stage: one study per task (matrix cell × cycle), stored in the run store, whose trials
  * run the objective stage's plugin as child tasks with the trial's parameters.
  */
-import { RunnerError, type TaskContext } from '@runner/core';
+import type { TaskContext } from '@runner/core';
 import { HpoError } from '../errors.js';
 import { parseSpace, type ParamValue, type SpaceConfig, type SpaceIssue } from '../space.js';
 import { keys } from '../storage.js';
@@ -49,12 +49,12 @@ export function validateHpoOptions(options: { space?: SpaceConfig }): { path: (s
   return parseSpace(options.space).issues.map((i: SpaceIssue) => ({ path: ['space', ...i.path], message: i.message, hint: i.hint }));
 }
 
-function spaceError(stage: string, issues: ReturnType<typeof validateHpoOptions>): RunnerError {
+function spaceError(stage: string, issues: ReturnType<typeof validateHpoOptions>): HpoError {
   const at = (p: (string | number)[]) => `stages[${stage}].options.` + p.map((s, i) => (typeof s === 'number' ? `[${s}]` : i === 0 ? s : `.${s}`)).join('');
   const text = issues.map((i) => `${at(i.path)}: ${i.message}${i.hint ? ` (${i.hint})` : ''}`).join('; ');
-  return new RunnerError('RUNNER_CONFIG_INVALID', `invalid search space: ${text}. Fix the job spec and run again.`, {
+  return new HpoError('HPO_SPACE_INVALID', `invalid search space: ${text}. Fix the job spec and run again.`, {
     retryable: false,
-    issues: issues.map((i) => ({ path: at(i.path), message: i.message, hint: i.hint })),
+    issues: issues.map((i) => ({ path: at(i.path), message: i.message, ...(i.hint ? { hint: i.hint } : {}) })),
     hint: 'Fix the search space in the job spec, then run `runner start` again.',
   });
 }
@@ -90,7 +90,10 @@ export async function runHpo(ctx: TaskContext<HpoOptions>): Promise<HpoResult> {
   if (issues.length > 0) throw spaceError(ctx.task.stage, issues);
   const objective = o.objective;
   if (!objective?.stage && !objective?.plugin) {
-    throw new RunnerError('RUNNER_CONFIG_INVALID', `stages[${ctx.task.stage}].options.objective needs stage (e.g. stage: train) or plugin (e.g. plugin: ./objective.mjs).`, { retryable: false });
+    throw new HpoError('HPO_OBJECTIVE_INVALID', `stages[${ctx.task.stage}].options.objective needs stage (e.g. stage: train) or plugin (e.g. plugin: ./objective.mjs).`, {
+      retryable: false,
+      hint: 'Name the stage or plugin that trains one trial under objective.',
+    });
   }
   const db = ctx.db('studies');
   const name = o.studyName ?? ctx.task.id;
