@@ -39,13 +39,13 @@ describe('dataset', () => {
     const n = all.train.n + all.val.n + 2;
     expect(d.normaliser.testSamples).toBe(Math.round(n * 0.25));
     expect(d.train.n + d.val.n + 2 + 2 + d.normaliser.testSamples!).toBe(n);
-    // The last validation label looks 2 bars ahead; usedUntil is that bar, and the held-out part starts after it.
-    expect(d.normaliser.usedUntil).toBe(d.val.times[d.val.n - 1]! + 2 * day);
-    expect(d.normaliser.testStart!).toBeGreaterThan(d.normaliser.usedUntil!);
+    // The last validation label looks 2 bars ahead; dataEnd is that bar, and the held-out part starts after it.
+    expect(d.normaliser.dataEnd).toBe(d.val.times[d.val.n - 1]! + 2 * day);
+    expect(d.normaliser.testStart!).toBeGreaterThan(d.normaliser.dataEnd!);
     expect(d.normaliser.testStart! - d.val.times[d.val.n - 1]!).toBe(3 * day);
-    // Without split.test nothing is held out, and usedUntil is the end of the data a label saw.
+    // Without split.test nothing is held out, and dataEnd is the end of the data a label saw.
     expect(all.normaliser.testSamples).toBeUndefined();
-    expect(all.normaliser.usedUntil).toBe(all.val.times[all.val.n - 1]! + 2 * day);
+    expect(all.normaliser.dataEnd).toBe(all.val.times[all.val.n - 1]! + 2 * day);
   });
 
   test('normalisation is fitted on the training part only', () => {

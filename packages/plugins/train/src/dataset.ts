@@ -38,7 +38,7 @@ export interface Normaliser {
   trainEnd?: number;
   valStart?: number;
   /** Time (or bar index) of the last bar a training or validation label looked at: later bars are unseen. */
-  usedUntil?: number;
+  dataEnd?: number;
   /** Held-out samples (`split.test`) and the time of the first. */
   testSamples?: number;
   testStart?: number;
@@ -264,7 +264,7 @@ export function buildDataset(columns: Columns, data: TrainOptions['data'], horiz
       trainEnd: train.times[train.n - 1],
       valStart: val.n > 0 ? val.times[0] : undefined,
       // The last bar any training or validation label looked at; bars after it are unseen.
-      usedUntil: time ? time[Math.min(rows - 1, lastUsed + horizon)]! : Math.min(rows - 1, lastUsed + horizon),
+      dataEnd: time ? time[Math.min(rows - 1, lastUsed + horizon)]! : Math.min(rows - 1, lastUsed + horizon),
       ...(nTest > 0 ? { testSamples: nTest, testStart: time ? time[idx[n - nTest]!]! : idx[n - nTest]! } : {}),
     },
   };
