@@ -64,6 +64,22 @@ const sourceVariants: Record<SourceType, { description: string; properties: Reco
       drift: { type: 'number', default: 0.0002, description: 'Mean log return per bar.' },
       volatility: { type: 'number', minimum: 0, default: 0.01, description: 'Standard deviation of the log return per bar.' },
       volume: { type: 'number', minimum: 0, default: 1_000_000, description: 'Median volume per bar.' },
+      signal: {
+        type: 'object',
+        description:
+          'A known, modest predictable component planted in the returns, so a model has something real to learn (absent: a pure random walk). `ar1`: each log return keeps `strength` × the previous one (an AR(1) process with the same overall volatility).',
+        additionalProperties: false,
+        required: ['type'],
+        properties: {
+          type: { enum: ['ar1'], description: 'The kind of predictable component.' },
+          strength: { type: 'number', minimum: -0.9, maximum: 0.9, default: 0.1, description: 'AR(1) coefficient of the log returns: the correlation of one bar\'s return with the next.' },
+          symbols: {
+            type: 'array',
+            items: { type: 'string', minLength: 1 },
+            description: 'Only these symbols get the component; the others stay random walks (controls). Default: every symbol.',
+          },
+        },
+      },
     },
   },
   file: {
@@ -277,6 +293,7 @@ export interface SyntheticSource {
   drift: number;
   volatility: number;
   volume: number;
+  signal?: { type: 'ar1'; strength: number; symbols?: string[] };
 }
 
 export interface FileSource extends TableOptions {

@@ -31,6 +31,23 @@ describe('dataset', () => {
     expect(d.normaliser.label).toEqual({ kind: 'forwardReturn', horizon: 2 });
   });
 
+  test('split.test holds out the most recent samples: no training or validation label reaches them', () => {
+    const s = series();
+    const day = 86_400_000;
+    const all = buildDataset(s, data(), fixed, 'test');
+    const d = buildDataset(s, data({ split: { val: 0.2, gap: 'auto', test: 0.25 } }), fixed, 'test');
+    const n = all.train.n + all.val.n + 2;
+    expect(d.normaliser.testSamples).toBe(Math.round(n * 0.25));
+    expect(d.train.n + d.val.n + 2 + 2 + d.normaliser.testSamples!).toBe(n);
+    // The last validation label looks 2 bars ahead; dataEnd is that bar, and the held-out part starts after it.
+    expect(d.normaliser.dataEnd).toBe(d.val.times[d.val.n - 1]! + 2 * day);
+    expect(d.normaliser.testStart!).toBeGreaterThan(d.normaliser.dataEnd!);
+    expect(d.normaliser.testStart! - d.val.times[d.val.n - 1]!).toBe(3 * day);
+    // Without split.test nothing is held out, and dataEnd is the end of the data a label saw.
+    expect(all.normaliser.testSamples).toBeUndefined();
+    expect(all.normaliser.dataEnd).toBe(all.val.times[all.val.n - 1]! + 2 * day);
+  });
+
   test('normalisation is fitted on the training part only', () => {
     const s = series();
     const d = buildDataset(s, data(), fixed, 'test');

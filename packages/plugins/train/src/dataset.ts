@@ -37,6 +37,11 @@ export interface Normaliser {
   gap: number;
   trainEnd?: number;
   valStart?: number;
+  /** Time (or bar index) of the last bar a training or validation label looked at: later bars are unseen. */
+  dataEnd?: number;
+  /** Held-out samples (`split.test`) and the time of the first. */
+  testSamples?: number;
+  testStart?: number;
 }
 
 export interface Dataset {
@@ -169,17 +174,25 @@ export function buildDataset(columns: Columns, data: TrainOptions['data'], horiz
       'Use a longer series, shorter feature periods, a smaller window or a shorter horizon.',
     );
   }
+  const testFrac = data.split.test ?? 0;
+  const nTest = testFrac > 0 ? Math.max(1, Math.round(n * testFrac)) : 0;
+  // Held-out samples are the most recent; the samples just before them are dropped too, so that no
+  // label used in training or validation reaches into the held-out bars.
+  const testGap = nTest === 0 ? 0 : horizon;
   const nVal = data.split.val > 0 ? Math.max(1, Math.round(n * data.split.val)) : 0;
   const gap = nVal === 0 ? 0 : data.split.gap === 'auto' ? horizon : data.split.gap;
-  const nTrain = n - nVal - gap;
+  const nTrain = n - nTest - testGap - nVal - gap;
   if (nTrain < 2) {
     throw dataInvalid(
-      `the series ${source} gives ${n} samples; with split.val ${data.split.val} (${nVal} samples) and a gap of ${gap}, ${Math.max(0, nTrain)} are left to train on`,
-      'Use a longer series or a smaller split.val / split.gap.',
+      `the series ${source} gives ${n} samples; with split.val ${data.split.val} (${nVal} samples), a gap of ${gap}` +
+        (nTest ? ` and split.test ${testFrac} (${nTest} samples, after a gap of ${testGap})` : '') +
+        `, ${Math.max(0, nTrain)} are left to train on`,
+      'Use a longer series or a smaller split.val / split.test / split.gap.',
     );
   }
   const trainIdx = idx.slice(0, nTrain);
-  const valIdx = idx.slice(n - nVal);
+  const valIdx = idx.slice(nTrain + gap, nTrain + gap + nVal);
+  const lastUsed = (nVal > 0 ? valIdx[nVal - 1] : trainIdx[nTrain - 1])!;
 
   const center = new Array<number>(F).fill(0);
   const scale = new Array<number>(F).fill(1);
@@ -250,6 +263,9 @@ export function buildDataset(columns: Columns, data: TrainOptions['data'], horiz
       gap,
       trainEnd: train.times[train.n - 1],
       valStart: val.n > 0 ? val.times[0] : undefined,
+      // The last bar any training or validation label looked at; bars after it are unseen.
+      dataEnd: time ? time[Math.min(rows - 1, lastUsed + horizon)]! : Math.min(rows - 1, lastUsed + horizon),
+      ...(nTest > 0 ? { testSamples: nTest, testStart: time ? time[idx[n - nTest]!]! : idx[n - nTest]! } : {}),
     },
   };
 }

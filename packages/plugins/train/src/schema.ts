@@ -122,7 +122,7 @@ export interface TrainOptions {
     synthetic?: { rows: number; seed: number };
     features: FeatureSpec[];
     label: { forwardReturn: number | string } | { direction: number | string };
-    split: { val: number; gap: number | 'auto' };
+    split: { val: number; gap: number | 'auto'; test?: number };
     window: number;
     normalise: 'zscore' | 'minmax' | 'none';
   };
@@ -262,6 +262,13 @@ export const schema: JSONSchema = {
               anyOf: [{ type: 'integer', minimum: 0 }, { const: 'auto' }],
               default: 'auto',
               description: 'Samples dropped between training and validation so that training labels do not look into the validation period; auto = the label horizon.',
+            },
+            test: {
+              type: 'number',
+              minimum: 0,
+              maximum: 0.9,
+              description:
+                'Fraction of samples (the most recent, after validation) held out: never trained or validated on, so a backtest or paper replay can judge the model on unseen bars. The label horizon is dropped before them. Absent = 0.',
             },
           },
         },

@@ -1,7 +1,12 @@
 /**
  * Synthetic OHLCV: a geometric random walk. Each bar opens at the previous close; the close is
  * open × exp(drift + volatility × z); high and low extend beyond both by half-normal wicks;
- * volume is log-normal around its median. The PRNG (sfc32, seeded by splitmix32 from the seed
+ * volume is log-normal around its median. With `signal: { type: ar1, strength: φ }` the log
+ * return's deviation from the drift is an AR(1) process, e_t = φ·e_{t−1} + √(1−φ²)·volatility·z,
+ * which keeps the same stationary volatility but makes the next return predictable from the last
+ * (a symbol outside `signal.symbols` stays a random walk: the control). The same draws are used in
+ * either case, so a control symbol's bytes do not depend on the signal option.
+ * The PRNG (sfc32, seeded by splitmix32 from the seed
  * and the symbol) and the math are deterministic, so the same options give the same bytes.
  */
 import { configError } from '../errors.js';
@@ -49,6 +54,11 @@ export function symbolSeed(seed: number, symbol: string): number {
   return (h ^ Math.imul(seed | 0, 0x9e3779b1)) >>> 0;
 }
 
+/** Whether `symbol` gets the planted component (see the `signal` option). */
+export function hasSignal(o: SyntheticSource, symbol: string): boolean {
+  return o.signal !== undefined && o.signal.strength !== 0 && (o.signal.symbols === undefined || o.signal.symbols.includes(symbol));
+}
+
 export function generate(o: SyntheticSource, symbol: string, iv: Interval, start: number, bars: number): Frame {
   const rand = sfc32(symbolSeed(o.seed, symbol));
   let spare: number | undefined;
@@ -73,10 +83,15 @@ export function generate(o: SyntheticSource, symbol: string, iv: Interval, start
   const volume = new Float64Array(bars);
   let price = o.price;
   const wick = o.volatility * 0.5;
+  const phi = hasSignal(o, symbol) ? o.signal!.strength : 0;
+  const innovation = Math.sqrt(1 - phi * phi);
+  let dev = 0;
   for (let i = 0; i < bars; i++) {
     time[i] = addIntervals(start, iv, i);
     const op = price;
-    const cl = op * Math.exp(o.drift + o.volatility * gauss());
+    const z = gauss();
+    dev = phi === 0 ? o.volatility * z : phi * dev + innovation * o.volatility * z;
+    const cl = op * Math.exp(o.drift + dev);
     open[i] = op;
     close[i] = cl;
     high[i] = Math.max(op, cl) * Math.exp(wick * Math.abs(gauss()));
