@@ -31,7 +31,7 @@ interface Checkpoint {
 }
 
 /** Bars per chunk when checkpoints go by time: small enough to notice a cancel within milliseconds. */
-const TIME_CHUNK = 1 << 16;
+const TIME_CHUNK = 1 << 14;
 /** Checkpoint saves in flight at once; LMDB commits queued ones together. */
 const MAX_INFLIGHT = 64;
 

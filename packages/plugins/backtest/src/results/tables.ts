@@ -60,18 +60,24 @@ export function equityCsv(t: EquityTable): string {
 export async function tradesArrow(trades: readonly Trade[]): Promise<Uint8Array> {
   const arrow = await import('apache-arrow');
   const col = (f: (t: Trade) => number) => Float64Array.from(trades, f);
-  const table = arrow.tableFromArrays({
-    seq: col((t) => t.seq),
-    side: trades.map((t) => t.side),
-    qty: col((t) => t.qty),
-    entry_time: col((t) => t.entryTime),
-    entry_price: col((t) => t.entryPrice),
-    exit_time: col((t) => t.exitTime),
-    exit_price: col((t) => t.exitPrice),
-    commission: col((t) => t.commission),
-    pnl: col((t) => t.pnl),
-    return_pct: col((t) => t.returnPct),
-    bars: col((t) => t.bars),
+  // Plain Utf8, not a dictionary: dictionary ids count up per process, which would make the
+  // bytes depend on what else the process wrote.
+  const side = arrow.vectorFromArray(
+    trades.map((t) => t.side),
+    new arrow.Utf8(),
+  );
+  const table = new arrow.Table({
+    seq: arrow.makeVector(col((t) => t.seq)),
+    side,
+    qty: arrow.makeVector(col((t) => t.qty)),
+    entry_time: arrow.makeVector(col((t) => t.entryTime)),
+    entry_price: arrow.makeVector(col((t) => t.entryPrice)),
+    exit_time: arrow.makeVector(col((t) => t.exitTime)),
+    exit_price: arrow.makeVector(col((t) => t.exitPrice)),
+    commission: arrow.makeVector(col((t) => t.commission)),
+    pnl: arrow.makeVector(col((t) => t.pnl)),
+    return_pct: arrow.makeVector(col((t) => t.returnPct)),
+    bars: arrow.makeVector(col((t) => t.bars)),
   });
   return arrow.tableToIPC(table, 'file');
 }
