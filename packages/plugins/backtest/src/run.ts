@@ -51,7 +51,7 @@ export function cellLabel(ctx: TaskContext<BacktestOptions>): string {
 
 /** Everything before the first bar: data, strategy, model signal, period. Throws the spec's errors. */
 export async function prepare(ctx: TaskContext<BacktestOptions>): Promise<Prepared> {
-  const where = `backtest ${ctx.task.id}`;
+  const where = `cell ${cellLabel(ctx)}`;
   const file = seriesFile(ctx, where);
   const series = await loadSeries(file, where);
   const strategy = await resolveStrategy(ctx.options.strategy, series.close, where);

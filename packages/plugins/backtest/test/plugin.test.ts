@@ -91,7 +91,7 @@ describe('bad input', () => {
   it('a missing column names the cell, file and column', async () => {
     const c = gridSeries(500);
     const file = await seriesFile({ time: c.time, open: c.open, low: c.low, close: c.close });
-    await expectError(base(file), 'BACKTEST_DATA', 'backtest/symbol=TEST/cycle=1', file, 'column high', 'missing');
+    await expectError(base(file), 'BACKTEST_DATA', 'cell symbol=TEST', file, 'column high', 'missing');
   });
 
   it('NaN in a price column names the row and time', async () => {
