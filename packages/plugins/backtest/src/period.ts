@@ -17,6 +17,19 @@ export interface Period {
   describe: string;
 }
 
+/** First index with t[i] > x. */
+function upperBound(t: Float64Array, x: number): number {
+  let lo = 0;
+  let hi = t.length;
+  while (lo < hi) {
+    const m = (lo + hi) >>> 1;
+    if (t[m]! <= x) lo = m + 1;
+    else hi = m;
+  }
+  return lo;
+}
+
+/** First index with t[i] >= x. */
 function lowerBound(t: Float64Array, x: number): number {
   let lo = 0;
   let hi = t.length;
@@ -37,7 +50,7 @@ export function resolvePeriod(time: Float64Array, options: BacktestOptions, warm
   let inSample = false;
   if (p.after === 'training') {
     if (!model) throw periodError(where, 'period.after: training needs a model strategy', 'Use period.start/end');
-    from = lowerBound(time, model.dataEnd + 1e-9);
+    from = upperBound(time, model.dataEnd);
     describe = `after ${model.trainTask}'s training and validation data (which end ${iso(model.dataEnd)})`;
     if (from >= rows) {
       throw periodError(
