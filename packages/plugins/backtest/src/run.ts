@@ -16,6 +16,7 @@ import type { BacktestOptions } from './schema.js';
 import { modelSignal, type ModelSignal } from './strategy/model-signal.js';
 import { resolveStrategy, type ResolvedStrategy } from './strategy/resolve.js';
 import { writeResults, type BacktestResult } from './results/write.js';
+import { effectiveContext } from './best-params.js';
 
 export const CHECKPOINT_FORMAT = 'runner-backtest/1';
 
@@ -64,8 +65,11 @@ export async function prepare(ctx: TaskContext<BacktestOptions>): Promise<Prepar
   return { where, series, strategy, model, period, cols };
 }
 
-export async function runBacktest(ctx: TaskContext<BacktestOptions>): Promise<BacktestResult> {
+export async function runBacktest(taskCtx: TaskContext<BacktestOptions>): Promise<BacktestResult> {
   const t0 = performance.now();
+  const eff = effectiveContext(taskCtx);
+  const ctx = eff.ctx;
+  if (eff.bestParams) ctx.log.info(`using the best parameters of ${eff.from}: ${JSON.stringify(eff.bestParams)}`);
   const o = ctx.options;
   const p = await prepare(ctx);
   const { period, cols, strategy } = p;
@@ -171,7 +175,7 @@ export async function runBacktest(ctx: TaskContext<BacktestOptions>): Promise<Ba
   const fills = journal.readFills<Fill>();
   journal.close();
 
-  return writeResults(ctx, p, {
+  const result = await writeResults(ctx, p, {
     engine,
     equity,
     position,
@@ -182,4 +186,8 @@ export async function runBacktest(ctx: TaskContext<BacktestOptions>): Promise<Ba
     loopSeconds,
     seconds: (performance.now() - t0) / 1000,
   });
+  if (eff.bestParams) Object.assign(result, { bestParams: eff.bestParams, bestParamsFrom: eff.from });
+  // One `epoch` event with the final metrics, so an hpo stage can use a backtest as its objective.
+  ctx.emit('epoch', { epoch: 1, metrics: result.metrics });
+  return result;
 }

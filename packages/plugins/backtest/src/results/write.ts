@@ -31,6 +31,9 @@ export interface BacktestResult {
   loopSeconds: number;
   seconds: number;
   model?: { task: string; features: string[]; predictions: number; dataEnd: string; estimated: boolean };
+  /** The HPO parameters applied, and the task they came from. */
+  bestParams?: Record<string, unknown>;
+  bestParamsFrom?: string;
 }
 
 export interface RunOutcome {
