@@ -126,18 +126,29 @@ export async function runBacktest(taskCtx: TaskContext<BacktestOptions>): Promis
   const chunk = everyBars ?? TIME_CHUNK;
   const inflight: Promise<unknown>[] = [];
   let saves = 0;
+  /** Time spent taking checkpoints (journal, snapshot, encode) and waiting for the store to commit them. */
+  let saveMs = 0;
+  let waitMs = 0;
   let lastSaveAt = performance.now();
   let flushedRow = row;
 
   /** Appends the journal up to the current row and saves a checkpoint of the engine there. */
   const checkpoint = (type: 'periodic' | 'cancellation' | 'failure', state: EngineState, at: number, fills: number, tradesN: number): Promise<unknown> => {
+    const t = performance.now();
     journal.appendLines('fills', pendingFills.splice(0, fills).map((f) => JSON.stringify(f)));
     journal.appendLines('trades', pendingTrades.splice(0, tradesN).map((t) => JSON.stringify(t)));
     flushedRow = at;
     const ck: Checkpoint = { format: CHECKPOINT_FORMAT, row: at, from, to, firstTime: cols.time[from]!, engine: state, journal: journal.marks() };
     saves++;
+    const saved = ctx.checkpoint.save(ck, { step: at - from, total: n, type, metrics: { equity: state.equity, trades: state.trades } });
     lastSaveAt = performance.now();
-    return ctx.checkpoint.save(ck, { step: at - from, total: n, type, metrics: { equity: state.equity, trades: state.trades } });
+    saveMs += lastSaveAt - t;
+    return saved;
+  };
+  const wait = async (p: Promise<unknown> | undefined) => {
+    const t = performance.now();
+    await p;
+    waitMs += performance.now() - t;
   };
 
   let good = { state: engine.snapshot(), row, fills: 0, trades: 0 };
@@ -147,7 +158,9 @@ export async function runBacktest(taskCtx: TaskContext<BacktestOptions>): Promis
       const end = Math.min(to, row + chunk);
       engine.run(cols, row, end, { equity, position, offset: row - from });
       row = end;
+      const ts = performance.now();
       good = { state: engine.snapshot(), row, fills: pendingFills.length, trades: pendingTrades.length };
+      saveMs += performance.now() - ts;
       ctx.progress({ step: row - from, total: n, metrics: { equity: engine.equity, trades: engine.tradeCount } });
       if (ctx.signal.aborted) {
         await Promise.all(inflight);
@@ -156,10 +169,10 @@ export async function runBacktest(taskCtx: TaskContext<BacktestOptions>): Promis
       }
       if (row < to && (everyBars !== undefined || performance.now() - lastSaveAt >= everyMs)) {
         inflight.push(checkpoint('periodic', good.state, row, good.fills, good.trades));
-        if (inflight.length >= MAX_INFLIGHT) await inflight.shift();
+        if (inflight.length >= MAX_INFLIGHT) await wait(inflight.shift());
       }
     }
-    await Promise.all(inflight);
+    await wait(Promise.all(inflight));
   } catch (err) {
     if (!ctx.signal.aborted && good.row > flushedRow) {
       // The last chunk boundary the engine passed cleanly: keep the work up to there.
@@ -183,6 +196,8 @@ export async function runBacktest(taskCtx: TaskContext<BacktestOptions>): Promis
     fills,
     resumedAt,
     saves,
+    saveMs,
+    waitMs,
     loopSeconds,
     seconds: (performance.now() - t0) / 1000,
   });

@@ -27,6 +27,8 @@ export interface BacktestResult {
   /** Bars done by an earlier attempt (0 when this one started from the first bar). */
   resumedAtBar: number;
   checkpoints: number;
+  /** Checkpoints of this attempt: how many, ms spent taking them (snapshot, journal, encode), ms waiting for the store to commit them. */
+  checkpointing: { saves: number; saveMs: number; waitMs: number };
   barsPerSecond: number;
   loopSeconds: number;
   seconds: number;
@@ -44,6 +46,8 @@ export interface RunOutcome {
   fills: Fill[];
   resumedAt: number;
   saves: number;
+  saveMs: number;
+  waitMs: number;
   loopSeconds: number;
   seconds: number;
 }
@@ -115,6 +119,7 @@ export async function writeResults(ctx: TaskContext<BacktestOptions>, p: Prepare
     trades: r.trades.length,
     resumedAtBar: r.resumedAt,
     checkpoints: r.saves,
+    checkpointing: { saves: r.saves, saveMs: Math.round(r.saveMs), waitMs: Math.round(r.waitMs) },
     barsPerSecond: r.loopSeconds > 0 ? Math.round(bars / r.loopSeconds) : 0,
     loopSeconds: Math.round(r.loopSeconds * 1e4) / 1e4,
     seconds: Math.round(r.seconds * 1e3) / 1e3,
