@@ -155,6 +155,8 @@ export interface SerializedError {
   issues?: ErrorIssue[];
   /** Plain data a plugin attached, e.g. `{ url, status }`. */
   details?: Record<string, unknown>;
+  /** Set by a plugin error that is the spec's or its input data's fault: a run that fails only on such errors exits 2. */
+  badInput?: boolean;
   cause?: SerializedError;
   /** For system errors: the call and the file it failed on (`mkdir`, `/runs/x/artifacts`). */
   syscall?: string;
@@ -188,6 +190,7 @@ export function serializeError(err: unknown, depth = 0): SerializedError {
   if (typeof sys.syscall === 'string') out.syscall = sys.syscall;
   if (typeof sys.path === 'string') out.path = sys.path;
   if (typeof e.details === 'object' && e.details !== null && Object.keys(e.details).length > 0) out.details = plainDetails(e.details);
+  if ((e as { badInput?: unknown }).badInput === true) out.badInput = true;
   if (e.cause !== undefined && depth < 4) out.cause = serializeError(e.cause, depth + 1);
   return out;
 }
@@ -198,6 +201,12 @@ function plainDetails(d: Record<string, unknown>): Record<string, unknown> {
   } catch {
     return { unserializable: true };
   }
+}
+
+/** Whether the error, or one of its causes, is marked as the spec's or the input data's fault. */
+export function isBadInput(err: SerializedError | undefined): boolean {
+  for (let e = err; e; e = e.cause) if (e.badInput) return true;
+  return false;
 }
 
 /** Turns serialized data back into an Error so that `cause` chains print naturally. */
@@ -213,6 +222,7 @@ export function deserializeError(data: SerializedError): Error {
     taskId: data.taskId,
     issues: data.issues ?? [],
     details: data.details,
+    ...(data.badInput ? { badInput: true } : {}),
   });
   return err;
 }
