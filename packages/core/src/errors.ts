@@ -327,6 +327,15 @@ export function pluginResultInvalid(taskId: string, cause: unknown): RunnerError
   });
 }
 
+/** What `run()` returned holds a BigInt, which the stored JSON result cannot. */
+export function pluginResultBigInt(taskId: string, path: string): RunnerError {
+  return new RunnerError(ErrorCodes.RUNNER_PLUGIN_FAILED, `the result of ${taskId} holds a BigInt at ${path}`, {
+    taskId,
+    retryable: false,
+    hint: 'Results are stored and shown as JSON, which has no BigInt: convert it with Number() (or String() for exact large values).',
+  });
+}
+
 /** `ctx.checkpoint.save(state)` got something msgpack cannot encode. */
 export function checkpointUnencodable(taskId: string, cause: unknown): RunnerError {
   return new RunnerError(ErrorCodes.RUNNER_PLUGIN_FAILED, `checkpoint state of ${taskId} cannot be encoded: ${messageOf(cause)}`, {
@@ -339,6 +348,13 @@ export function checkpointUnencodable(taskId: string, cause: unknown): RunnerErr
 export function pluginInvalid(source: string, message: string): RunnerError {
   return new RunnerError(ErrorCodes.RUNNER_PLUGIN_INVALID, `plugin ${source}: ${message}`, {
     hint: 'A plugin module default-exports { name, version, schema, run(ctx) }; see docs/plugins.md.',
+  });
+}
+
+/** Importing the plugin module did not finish (a loop or a top-level await at import time). */
+export function pluginImportStuck(entry: string, why: string, limitMs: number): RunnerError {
+  return new RunnerError(ErrorCodes.RUNNER_PLUGIN_INVALID, `plugin ${entry}: ${why}`, {
+    hint: `Plugin modules must import quickly and without side effects; do the work inside run(). The limit is RUNNER_PLUGIN_IMPORT_TIMEOUT_MS (default ${limitMs} ms).`,
   });
 }
 

@@ -3,7 +3,7 @@ import { existsSync, statSync } from 'node:fs';
 import { dirname, isAbsolute, join, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { isMainThread } from 'node:worker_threads';
-import { pluginInvalid, pluginLoadFailed, RunnerError } from '../errors.js';
+import { pluginImportStuck, pluginInvalid, pluginLoadFailed } from '../errors.js';
 import { DEFAULT_IMPORT_TIMEOUT_MS, probeImport } from './import-probe.js';
 import { importUserModule, moduleDefault } from './import-module.js';
 import { unknownOptionPaths } from './option-paths.js';
@@ -76,11 +76,7 @@ async function importPlugin(entry: string, source: LoadedPlugin['source']): Prom
   // Only the runner's own main thread probes: workers and task processes import what it loaded.
   if (source !== 'builtin' && isMainThread && !process.send) {
     const why = await probeImport(entry);
-    if (why) {
-      throw new RunnerError('RUNNER_PLUGIN_INVALID', `plugin ${entry}: ${why}`, {
-        hint: `Plugin modules must import quickly and without side effects; do the work inside run(). The limit is RUNNER_PLUGIN_IMPORT_TIMEOUT_MS (default ${DEFAULT_IMPORT_TIMEOUT_MS} ms).`,
-      });
-    }
+    if (why) throw pluginImportStuck(entry, why, DEFAULT_IMPORT_TIMEOUT_MS);
   }
   try {
     mod = await importUserModule(entry);

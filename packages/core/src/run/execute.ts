@@ -1,5 +1,5 @@
 import { deepFreeze } from '../config/load.js';
-import { pluginResultInvalid, RunnerError, serializeError } from '../errors.js';
+import { pluginResultBigInt, pluginResultInvalid, serializeError } from '../errors.js';
 import { loadPluginModule } from '../plugin/load.js';
 import { RunStore } from '../store/lmdb-store.js';
 import { bigIntPath } from './plain-data.js';
@@ -48,10 +48,7 @@ async function execute(payload: TaskPayload, channel: TaskChannel): Promise<Exec
     const result = await plugin.definition.run(built.ctx);
     const big = bigIntPath(result, 'result');
     if (big) {
-      throw new RunnerError('RUNNER_PLUGIN_FAILED', `the result of ${payload.info.id} holds a BigInt at ${big}`, {
-        hint: 'Results are stored and shown as JSON, which has no BigInt: convert it with Number() (or String() for exact large values).',
-        retryable: false,
-      });
+      throw pluginResultBigInt(payload.info.id, big);
     }
     try {
       checkpointCodec.pack(result);
