@@ -52,7 +52,9 @@ export function checkStoreFile(dir: string, file: string): void {
     const needed = (Number(newest.readBigUInt64LE(OFF_LAST_PG)) + 1) * psize;
     // A healthy store may end a few pages short of its last allocated page (seen right after a
     // large transaction); a truncated one lacks far more.
-    if (size + SLACK_PAGES * psize < needed) {
+    // The slack is relative for small stores, so that a truncated small file is caught too.
+    const slack = Math.min(SLACK_PAGES, Math.max(8, Math.ceil(needed / psize / 10))) * psize;
+    if (size + slack < needed) {
       throw storeCorrupt(dir, `${file} is ${size} bytes but its header says it holds ${needed} (the file was truncated)`);
     }
   } finally {
