@@ -1,5 +1,4 @@
 import { Worker } from 'node:worker_threads';
-import { pathToFileURL } from 'node:url';
 
 /** How long a plugin module may take to import; RUNNER_PLUGIN_IMPORT_TIMEOUT_MS overrides it. */
 export const DEFAULT_IMPORT_TIMEOUT_MS = 30_000;
@@ -9,9 +8,10 @@ export function importTimeoutMs(): number {
   return Number.isFinite(v) && v > 0 ? v : DEFAULT_IMPORT_TIMEOUT_MS;
 }
 
+// TypeScript modules go through the same loader as the real import (jiti), JavaScript natively.
 const PROBE = `
 const { parentPort, workerData } = require('node:worker_threads');
-import(workerData.url).then(
+import(workerData.loader).then((m) => m.importUserModule(workerData.path)).then(
   () => parentPort.postMessage({ ok: true }),
   (e) => parentPort.postMessage({ ok: false, message: String((e && e.message) || e) }),
 );
@@ -34,7 +34,8 @@ export function probeImport(entry: string, timeoutMs = importTimeoutMs()): Promi
       void worker.terminate();
       resolve(why);
     };
-    const worker = new Worker(PROBE, { eval: true, workerData: { url: pathToFileURL(entry).href }, stdout: true, stderr: true });
+    const loader = new URL('./import-module.js', import.meta.url).href;
+    const worker = new Worker(PROBE, { eval: true, workerData: { loader, path: entry }, stdout: true, stderr: true });
     worker.unref();
     const timer = setTimeout(
       () => done(`importing it did not finish within ${timeoutMs} ms (a loop or a long computation at import time?)`),
