@@ -70,7 +70,7 @@ export const optionsSchema: JSONSchema = {
         'What trades: a built-in rule (type: sma-cross | rsi), a model trained upstream (type: model, from: train), or a module that default-exports defineStrategy(...) ({ module: ./my-strategy.mjs, params: {...} }).',
       properties: {
         type: { enum: [...STRATEGY_TYPES], description: 'A built-in strategy. Set either type or module.' },
-        module: { type: 'string', minLength: 1, description: 'A strategy module (.mjs/.js; relative to the directory runner was started in) whose default export is defineStrategy({...}).' },
+        module: { type: 'string', minLength: 1, description: 'A strategy module (.mjs/.js/.ts; relative to the directory runner was started in) whose default export is defineStrategy({...}).' },
         params: { type: 'object', default: {}, description: 'Parameters handed to a module strategy\'s init().' },
         from: { type: 'string', description: 'type: model: the upstream train stage whose model trades.' },
         which: { enum: ['final', 'best'], default: 'final', description: 'type: model: the final or the best epoch\'s model.' },

@@ -123,7 +123,30 @@ describe('bad input', () => {
     await expectError(base(file, { strategy: { module: join(FIXTURES, 'nope.mjs') } }), 'BACKTEST_STRATEGY', 'no such file');
     const ts = join(tmp(), 'my-strategy.ts');
     writeFileSync(ts, 'export default {}\n');
-    await expectError(base(file, { strategy: { module: ts } }), 'BACKTEST_STRATEGY', 'TypeScript modules are not loaded yet', 'Compile it to .mjs');
+    await expectError(base(file, { strategy: { module: ts } }), 'BACKTEST_STRATEGY', 'does not default-export a strategy');
+  });
+
+  it('a TypeScript strategy module loads without a build step', async () => {
+    const file = await seriesFile(gridSeries(500));
+    const ts = join(tmp(), 'in-and-out.ts');
+    writeFileSync(
+      ts,
+      `interface State { n: number }
+interface Ctx { enterLong(intent?: string): void; exit(intent?: string): void }
+export default {
+  name: 'in-and-out',
+  init: (): State => ({ n: 0 }),
+  onBar(s: State, _bar: unknown, ctx: Ctx): void {
+    s.n++;
+    if (s.n === 10) ctx.enterLong('in');
+    if (s.n === 20) ctx.exit('out');
+  },
+};
+`,
+    );
+    const r = await run(base(file, { strategy: { module: ts } }));
+    expect(r.outcome).toBe('completed');
+    expect(r.result!.trades).toBe(1);
   });
 
   it('nothing half-written: a failed task leaves no result files', async () => {
