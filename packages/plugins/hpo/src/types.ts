@@ -53,7 +53,7 @@ export interface TrialRecord {
 export type FrozenTrial = Readonly<TrialRecord>;
 
 export interface SamplerConfig {
-  type: 'tpe' | 'random' | 'grid';
+  type: 'tpe' | 'random' | 'grid' | 'gp' | 'auto';
   seed?: number;
   /** TPE: the base configuration ('default', or Optuna 3.1's exactly); the settings below override it. @default 'default' */
   preset?: 'default' | 'optuna-3.1';

@@ -74,9 +74,9 @@ export const hpoSchema: JSONSchema = {
       type: 'object',
       additionalProperties: false,
       default: {},
-      description: 'How trials are chosen: tpe (an improved TPE by default, or Optuna 3.1\'s with preset: optuna-3.1), random, or grid.',
+      description: "How trials are chosen: tpe (an improved TPE by default, or Optuna 3.1's with preset: optuna-3.1), gp (a Gaussian process), auto (gp or tpe by the space and the budget), random, or grid.",
       properties: {
-        type: { type: 'string', enum: ['tpe', 'random', 'grid'], default: 'tpe', description: 'tpe | random | grid.' },
+        type: { type: 'string', enum: ['tpe', 'gp', 'auto', 'random', 'grid'], default: 'tpe', description: 'tpe | gp | auto | random | grid.' },
         seed: { type: 'integer', description: 'Seed (mixed with the study name). Default: a random seed, stored with the study.' },
         preset: {
           type: 'string',
@@ -111,7 +111,7 @@ export const hpoSchema: JSONSchema = {
           enum: ['halton', 'random'],
           description: 'TPE: the startup trials are points of a scrambled Halton sequence, or random. Default: halton (preset optuna-3.1: random).',
         },
-        startupTrials: { type: 'integer', minimum: 0, default: 10, description: 'TPE: trials before the model is used (n_startup_trials).' },
+        startupTrials: { type: 'integer', minimum: 0, default: 10, description: 'TPE and GP: trials before the model is used (n_startup_trials).' },
         candidates: { type: 'integer', minimum: 1, default: 24, description: 'TPE: candidates drawn per suggestion (n_ei_candidates).' },
         gamma: { type: 'number', exclusiveMinimum: 0, maximum: 1, default: 0.1, description: 'TPE: fraction of trials in the good group, γ(n) = min(⌈gamma·n⌉, gammaMax).' },
         gammaMax: { type: 'integer', minimum: 1, default: 25, description: 'TPE: cap on the good group.' },
