@@ -190,13 +190,14 @@ export class GpSampler implements Sampler {
       if (!dims.every((d) => run.has(d.name))) continue;
       pending.push(Float64Array.from(dims, (d) => toUnit(d, run.get(d.name)!)));
     }
+    let best = Infinity;
     if (pending.length > 0) {
       const ys = pending.map((x) => post.predict(x).mu);
       data = build(posteriorRows, pending, ys);
       post = new Posterior(data, theta);
+      // The believed values count as observed: the incumbent too.
+      for (const v of ys) best = Math.min(best, v);
     }
-
-    let best = Infinity;
     const ranked = [...posteriorRows].sort((a, b) => h.score[a]! - h.score[b]! || a - b);
     for (const r of posteriorRows) best = Math.min(best, (yOf.get(r)! - mean) / scale);
     const around = ranked.slice(0, 5).map((r) => Float64Array.from(dims, (d) => toUnit(d, h.cols[d.col]![r]!)));
