@@ -75,6 +75,8 @@ export interface SamplerConfig {
   /** @default 25 */
   gammaMax?: number;
   priorWeight?: number;
+  /** TPE: the prior weight inside categorical kernels. Default: priorWeight. */
+  categoricalPriorWeight?: number;
   considerEndpoints?: boolean;
   considerMagicClip?: boolean;
   constantLiar?: boolean;

@@ -51,6 +51,7 @@ const TPE_CONFIG_KEYS = [
   'weighting',
   'magicClipExponent',
   'startup',
+  'categoricalPriorWeight',
 ] as const satisfies readonly (keyof SamplerConfig & keyof TpeOptions)[];
 
 /** Identifies a sampler configuration (with its seed): a changed one starts a new RNG stream. */
