@@ -2,11 +2,14 @@
 // a small MLP trained for a few epochs on a seeded synthetic series whose returns have a learnable
 // component, scored by validation loss. The series file is generated here (AR(1) returns with a
 // nonlinear term, as an Arrow file that `data.file` reads), so that parameters matter.
-import { mkdtempSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { isMainThread, parentPort, Worker, workerData } from 'node:worker_threads';
 import { runPlugin } from '@runner/core/testing';
 import { writeSeries } from '@runner/core/series';
+import { createStudy, memoryStorage } from '@runner/plugin-hpo';
 import train from '@runner/plugin-train';
 
 /** A daily OHLCV series whose log returns follow r_t = 0.3 r_{t−1} − 0.25 σ tanh(r_{t−3}/σ) + ε_t (σ = 1%). */
@@ -40,12 +43,12 @@ export function suggest(t) {
     units: t.suggestInt('units', 2, 128, { log: true }),
     dropout: t.suggestFloat('dropout', 0, 0.7),
     activation: t.suggestCategorical('activation', ['relu', 'tanh']),
-    batchSize: t.suggestInt('batchSize', 16, 512, { log: true }),
+    batchSize: t.suggestInt('batchSize', 32, 512, { log: true }),
   };
 }
 
 /** Trains once with these parameters; returns the best validation loss (× 1e4, i.e. in (1%)²). */
-export async function trainOnce(file, p, epochs = 4) {
+export async function trainOnce(file, p, epochs = 3) {
   const res = await runPlugin(train, {
     data: { file, features: [{ returns: [1, 2, 3, 5] }], label: { forwardReturn: 1 }, split: { val: 0.3 }, window: 1 },
     model: { layers: [{ dense: { units: p.units, activation: p.activation } }, { dropout: { rate: p.dropout } }, { dense: { units: 1 } }] },
@@ -61,16 +64,106 @@ export async function trainOnce(file, p, epochs = 4) {
   return res.result.metrics.val_loss * 1e4;
 }
 
-if (process.argv[1] === new URL(import.meta.url).pathname) {
+const mean = (xs) => xs.reduce((a, b) => a + b, 0) / xs.length;
+const median = (xs) => {
+  const q = [...xs].sort((a, b) => a - b);
+  const m = q.length >> 1;
+  return q.length % 2 ? q[m] : (q[m - 1] + q[m]) / 2;
+};
+const se = (xs) => Math.sqrt(xs.reduce((a, x) => a + (x - mean(xs)) ** 2, 0) / Math.max(1, xs.length - 1) / xs.length);
+/** Standard error of the median by bootstrap (seeded), for small seed counts. */
+function seMedian(xs) {
+  let s = 12345;
+  const rand = () => ((s = (s * 1103515245 + 12345) % 2 ** 31) / 2 ** 31);
+  const meds = [];
+  for (let b = 0; b < 2000; b++) meds.push(median(xs.map(() => xs[Math.floor(rand() * xs.length)])));
+  return se(meds) * Math.sqrt(meds.length);
+}
+
+/** One study of `trials` real trainings; the best validation loss after each checkpoint. Results are cached by parameters (training is seeded, so deterministic). */
+async function study(file, sampler, seed, trials, check, cache, epochs) {
+  const s = await createStudy({ name: `real-${seed}`, storage: memoryStorage(), sampler: { ...sampler, seed } });
+  let best = Infinity;
+  let k = 0;
+  const at = {};
+  let trainings = 0;
+  await s.optimize(
+    async (t) => {
+      const p = suggest(t);
+      const key = JSON.stringify(p);
+      if (!cache.has(key)) {
+        cache.set(key, await trainOnce(file, p, epochs));
+        trainings++;
+      }
+      return cache.get(key);
+    },
+    { trials, onTrialEnd: (tr) => { k++; if (tr.state === 'COMPLETE') best = Math.min(best, tr.value); if (check.includes(k)) at[k] = best; } },
+  );
+  await s.close();
+  return { at, trainings };
+}
+
+if (!isMainThread && workerData?.realObjective) {
+  const cache = new Map();
+  parentPort.on('message', async (job) => {
+    if (job === null) process.exit(0);
+    const r = await study(job.file, job.sampler, job.seed, job.trials, job.check, cache, job.epochs);
+    parentPort.postMessage({ id: job.id, ...r });
+  });
+}
+
+/**
+ * Part (e) of `pnpm bench hpo`: each sampler tunes the real train plugin over `seeds` seeds, up to
+ * max(check) trials, on 2 worker threads. Returns, per sampler and checkpoint, mean, median and
+ * their standard errors of the best validation loss.
+ */
+export async function realObjective({ seeds, check = [30, 60], epochs = 3, rows = 1000, jobs = 2, samplers = ['random', 'tpe', 'gp', 'auto'], log = console.log }) {
   const dir = mkdtempSync(join(tmpdir(), 'hpo-real-'));
-  const file = await learnableSeries(join(dir, 'ar1.arrow'));
-  for (const p of [
-    { lr: 0.01, units: 32, dropout: 0.1, activation: 'relu', batchSize: 64 },
-    { lr: 0.0001, units: 2, dropout: 0.6, activation: 'tanh', batchSize: 512 },
-    { lr: 0.003, units: 64, dropout: 0, activation: 'tanh', batchSize: 32 },
-  ]) {
-    const t0 = performance.now();
-    const v = await trainOnce(file, p);
-    console.log(JSON.stringify(p), v.toFixed(4), `${(performance.now() - t0).toFixed(0)} ms`);
+  const file = await learnableSeries(join(dir, 'ar1.arrow'), rows);
+  const trials = Math.max(...check);
+  const list = [];
+  for (const type of samplers) for (const seed of seeds) list.push({ type, seed });
+  // Longest first (GP, auto) so the two threads finish together.
+  const t0 = performance.now();
+  const out = {};
+  let trainings = 0;
+  await new Promise((resolve, reject) => {
+    let next = 0;
+    let done = 0;
+    const workers = Array.from({ length: Math.min(jobs, list.length) }, () => new Worker(fileURLToPath(import.meta.url), { workerData: { realObjective: true } }));
+    const feed = (w) => w.postMessage(next < list.length ? { id: next, file, sampler: { type: list[next].type }, seed: list[next++].seed, trials, check, epochs } : null);
+    for (const w of workers) {
+      w.on('error', reject);
+      w.on('message', (m) => {
+        const j = list[m.id];
+        (out[j.type] ??= []).push(m.at);
+        trainings += m.trainings;
+        if (++done === list.length) resolve();
+        feed(w);
+      });
+      feed(w);
+    }
+  });
+  rmSync(dir, { recursive: true, force: true });
+  const stats = {};
+  log(`  validation loss × 1e4 (the noise alone gives ≈ 1.0), best after N trials; ${seeds.length} seeds (${seeds.join(', ')}); ${trainings} trainings of ${epochs} epochs on ${rows} bars in ${((performance.now() - t0) / 1000).toFixed(0)} s`);
+  log(`  ${'sampler'.padEnd(10)}${check.map((c) => `${c} trials: mean ± s.e. / median ± s.e.`.padStart(44)).join('')}`);
+  for (const type of samplers) {
+    stats[type] = {};
+    const cells = check.map((c) => {
+      const xs = out[type].map((a) => a[c]);
+      stats[type][c] = { mean: mean(xs), se: se(xs), median: median(xs), seMedian: seMedian(xs), values: xs };
+      const st = stats[type][c];
+      return `${st.mean.toFixed(3)} ± ${st.se.toFixed(3)} / ${st.median.toFixed(3)} ± ${st.seMedian.toFixed(3)}`.padStart(44);
+    });
+    log(`  ${type.padEnd(10)}${cells.join('')}`);
   }
+  return stats;
+}
+
+if (isMainThread && process.argv[1] === fileURLToPath(import.meta.url)) {
+  const args = process.argv.slice(2);
+  const get = (k, d) => (args.includes(k) ? args[args.indexOf(k) + 1] : d);
+  const n = Number(get('--seeds', 4));
+  await realObjective({ seeds: Array.from({ length: n }, (_, i) => i), check: get('--check', '30,60').split(',').map(Number), samplers: get('--samplers', 'random,tpe,gp,auto').split(',') });
 }
