@@ -64,4 +64,18 @@ export function bowlIrrelevant(t) {
   return 20 * u * u + 2 * v * v + w * w + 0.005 * (((x[3] - 1) / 6) ** 2 + ((x[4] + 2) / 6) ** 2);
 }
 
-export const HELDOUT_NEW = { cnnLike, gbmLike, levyIrrelevant, stIrrelevant, bowlIrrelevant };
+const HEAVY_OFF = { a: 0.2, b: 0, c: 0.1, d: 0.3 };
+
+/** More choices than numbers: four categoricals (one interacting with a float) and two floats. */
+export function catHeavy(t) {
+  const opt = t.suggestCategorical('opt', ['a', 'b', 'c', 'd']);
+  const x = t.suggestFloat('x', 0, 1);
+  const norm = t.suggestCategorical('norm', ['none', 'batch', 'layer']);
+  const act = t.suggestCategorical('act', ['relu', 'tanh', 'gelu', 'silu', 'elu']);
+  const y = t.suggestFloat('y', -2, 2);
+  const init = t.suggestCategorical('init', ['he', 'glorot', 'normal']);
+  const target = { a: 0.2, b: 0.75, c: 0.5, d: 0.9 }[opt];
+  return HEAVY_OFF[opt] + 3 * (x - target) ** 2 + 0.3 * (y - (norm === 'batch' ? 0.5 : -0.5)) ** 2 + (norm === 'none' ? 0.15 : norm === 'layer' ? 0.05 : 0) + { relu: 0.05, tanh: 0.12, gelu: 0, silu: 0.02, elu: 0.08 }[act] + (init === 'he' ? 0 : 0.04) + (act === 'gelu' && init === 'glorot' ? -0.03 : 0) + 0.03;
+}
+
+export const HELDOUT_NEW = { cnnLike, gbmLike, levyIrrelevant, stIrrelevant, bowlIrrelevant, catHeavy };

@@ -277,6 +277,25 @@ def bowlIrrelevant(t):
     return 20 * u * u + 2 * v * v + w * w + 0.005 * (((x[3] - 1) / 6) ** 2 + ((x[4] + 2) / 6) ** 2)
 
 
+HEAVY_OFF = {"a": 0.2, "b": 0, "c": 0.1, "d": 0.3}
+
+
+def catHeavy(t):
+    opt = t.suggest_categorical("opt", ["a", "b", "c", "d"])
+    x = t.suggest_float("x", 0, 1)
+    norm = t.suggest_categorical("norm", ["none", "batch", "layer"])
+    act = t.suggest_categorical("act", ["relu", "tanh", "gelu", "silu", "elu"])
+    y = t.suggest_float("y", -2, 2)
+    init = t.suggest_categorical("init", ["he", "glorot", "normal"])
+    target = {"a": 0.2, "b": 0.75, "c": 0.5, "d": 0.9}[opt]
+    return (
+        HEAVY_OFF[opt] + 3 * (x - target) ** 2 + 0.3 * (y - (0.5 if norm == "batch" else -0.5)) ** 2
+        + (0.15 if norm == "none" else 0.05 if norm == "layer" else 0)
+        + {"relu": 0.05, "tanh": 0.12, "gelu": 0, "silu": 0.02, "elu": 0.08}[act]
+        + (0 if init == "he" else 0.04) + (-0.03 if act == "gelu" and init == "glorot" else 0) + 0.03
+    )
+
+
 # ---- tuning-functions.mjs
 
 NET_OPT = {"sgd": [-1.2, 1.4, 0.18], "adam": [-3.3, 0.45, 0], "rmsprop": [-2.9, 0.6, 0.07], "adagrad": [-1.6, 1.0, 0.25]}
@@ -304,5 +323,5 @@ def irrelevantTune(t):
 HELDOUT = {f.__name__: f for f in [
     ackley5, styblinskiTang4, levy5, griewank5, shekel4, dixonPrice5, sixHumpCamel, goldsteinPrice, himmelblau, beale, michalewicz5, rastrigin4,
     hpoMixed, catShift, catScale, cat8, conditionalModel, twoCats, catAckley, catIrrelevant,
-    cnnLike, gbmLike, levyIrrelevant, stIrrelevant, bowlIrrelevant, netTune, irrelevantTune,
+    cnnLike, gbmLike, levyIrrelevant, stIrrelevant, bowlIrrelevant, catHeavy, netTune, irrelevantTune,
 ]}

@@ -116,6 +116,11 @@ export const hpoSchema: JSONSchema = {
         gamma: { type: 'number', exclusiveMinimum: 0, maximum: 1, default: 0.1, description: 'TPE: fraction of trials in the good group, γ(n) = min(⌈gamma·n⌉, gammaMax).' },
         gammaMax: { type: 'integer', minimum: 1, default: 25, description: 'TPE: cap on the good group.' },
         priorWeight: { type: 'number', exclusiveMinimum: 0, default: 1, description: 'TPE: weight of the prior component.' },
+        categoricalPriorWeight: {
+          type: 'number',
+          exclusiveMinimum: 0,
+          description: 'TPE: the prior weight inside categorical kernels (mass on the choices a kernel does not hold); higher keeps unexplored choices alive. Default: priorWeight.',
+        },
         considerEndpoints: { type: 'boolean', default: false, description: 'TPE: let the range ends widen the outer kernels.' },
         considerMagicClip: { type: 'boolean', default: true, description: 'TPE: floor the kernel widths (Bergstra et al.).' },
         constantLiar: { type: 'boolean', default: true, description: 'TPE: count running trials as bad ones, so parallel trials spread out.' },
