@@ -187,6 +187,7 @@ export function minimizeBox(
   hi: Float64Array,
   maxIter: number,
   memory = 6,
+  tolerance = 1e-7,
 ): { x: Float64Array; value: number; evals: number } {
   const P = x0.length;
   const clamp = (x: Float64Array) => {
@@ -256,7 +257,7 @@ export function minimizeBox(
         Y.shift();
       }
     }
-    if (improvement < 1e-7 * Math.max(1, Math.abs(cur.value))) break;
+    if (improvement < tolerance * Math.max(1, Math.abs(cur.value))) break;
   }
   return { x, value: cur.value, evals };
 }
@@ -277,6 +278,8 @@ export class Posterior {
   readonly sf2: number;
   private readonly kbuf: Float64Array;
   private readonly dk: Float64Array;
+  private readonly vbuf: Float64Array;
+  private readonly wbuf: Float64Array;
 
   constructor(
     readonly data: GpData,
@@ -302,6 +305,8 @@ export class Posterior {
     this.alpha = solveUpper(this.L, n, solveLower(this.L, n, y));
     this.kbuf = new Float64Array(n);
     this.dk = new Float64Array(n);
+    this.vbuf = new Float64Array(n);
+    this.wbuf = new Float64Array(n);
   }
 
   /**
@@ -322,13 +327,13 @@ export class Posterior {
       dk[i] = -this.sf2 * (5 / 3) * (1 + SQRT5 * r) * e;
       mu += k[i]! * this.alpha[i]!;
     }
-    const v = solveLower(this.L, n, k);
+    const v = solveLower(this.L, n, k, this.vbuf);
     let kk = 0;
     for (let i = 0; i < n; i++) kk += v[i]! * v[i]!;
     const variance = Math.max(1e-12, this.sf2 - kk);
     const sd = Math.sqrt(variance);
     if (grad) {
-      const w = solveUpper(this.L, n, v, v);
+      const w = solveUpper(this.L, n, v, this.wbuf);
       grad.mu.fill(0);
       grad.sd.fill(0);
       for (let d = 0; d < D; d++) {

@@ -182,6 +182,13 @@ describe('GP sampler', () => {
     }
   }, 60_000);
 
+  test('past 100 complete trials (lighter refits from the stored fit, subsampled candidates) resumes stay exact', async () => {
+    const clean = await createStudy({ name: 'gp-seq', sampler: { type: 'gp', seed: 7 } as never, space: SPACE });
+    await clean.optimize((t) => objective(t.params), { trials: 114 });
+    const resumed = await runWithKills(114, [104, 105, 111], { type: 'gp' });
+    expect(sequence(resumed)).toEqual(sequence(clean));
+  }, 120_000);
+
   test('suggestions respect log, int, step and categorical distributions, and beat random search', async () => {
     const space: Space = {
       lr: { type: 'float', low: 1e-4, high: 1e-1, log: true },

@@ -154,15 +154,18 @@ export class GpSampler implements Sampler {
     };
 
     // Hyperparameters: MAP by L-BFGS. From the prior's mode, from short length scales and from
-    // the last fit while the study is small or every 10th trial; from the last fit alone otherwise.
+    // the last fit while the study is small and then every 10th trial (every 20th past 100
+    // complete trials); otherwise from the last fit alone, which moves little as one trial is
+    // added: 20 iterations, or 10 with a looser tolerance past 100 complete trials.
     const key = dims.map((d) => `${d.name}:${d.C}`).join('|');
     const prior = thetaPrior(D);
     const fitData = build(fitRows);
     const pairs = pairTerms(fitData);
     const f = (t: Float64Array) => negLogPosterior(t, fitData, prior, pairs);
     const previous = this.state?.key === key && this.state.theta.length === D + 2 ? Float64Array.from(this.state.theta) : undefined;
+    const large = allRows.length > 100;
     const starts: Float64Array[] = [];
-    const full = !previous || allRows.length <= 50 || ctx.trialNumber % 10 === 0;
+    const full = !previous || allRows.length <= 50 || ctx.trialNumber % (large ? 20 : 10) === 0;
     if (previous) starts.push(previous);
     if (full) {
       starts.push(priorMode(prior));
@@ -173,7 +176,11 @@ export class GpSampler implements Sampler {
     let theta = starts[0]!;
     let bestValue = Infinity;
     for (const s of starts) {
-      const r = minimizeBox(f, s, prior.lo, prior.hi, full ? o.fitIterations : Math.ceil(o.fitIterations / 2));
+      const r = full
+        ? minimizeBox(f, s, prior.lo, prior.hi, o.fitIterations)
+        : large
+          ? minimizeBox(f, s, prior.lo, prior.hi, Math.ceil(o.fitIterations / 4), 6, 1e-5)
+          : minimizeBox(f, s, prior.lo, prior.hi, Math.ceil(o.fitIterations / 2));
       if (r.value < bestValue) {
         bestValue = r.value;
         theta = r.x;
@@ -207,8 +214,8 @@ export class GpSampler implements Sampler {
       random: posteriorRows.length > 100 ? o.candidates >> 1 : o.candidates,
       local: posteriorRows.length > 100 ? o.localCandidates >> 1 : o.localCandidates,
       around,
-      starts: o.starts,
-      iterations: o.iterations,
+      starts: posteriorRows.length > 100 ? Math.max(1, o.starts - 1) : o.starts,
+      iterations: posteriorRows.length > 100 ? Math.ceil((o.iterations * 3) / 4) : o.iterations,
     });
     const out = new Map<string, number>();
     dims.forEach((d, i) => out.set(d.name, d.C > 0 ? x[i]! : fromUnit(d.dist, Math.min(x[i]!, 1 - 1e-12))));
