@@ -3,10 +3,9 @@
  * number of trials, the default TPE elsewhere. The rule (docs/hpo.md, *Samplers*, and the
  * figures that chose it: bench/hpo/index.mjs and heldout.mjs with --samplers):
  *
- *   GP when the space has at least one numeric parameter, at most AUTO_MAX_DIMS parameters,
- *   no more categorical parameters than numeric ones, no conditional parameters (every finished
- *   trial has every parameter), and the budget (the study's target) is at most AUTO_MAX_BUDGET
- *   trials (or unknown); TPE otherwise.
+ *   GP when the space has at least one numeric parameter, at most AUTO_MAX_DIMS parameters, no
+ *   conditional parameters (every finished trial has every parameter), and the budget (the
+ *   study's target) is at most AUTO_MAX_BUDGET trials (or unknown); TPE otherwise.
  *
  * The space and the target are fixed for a study, so a study keeps one sampler, except that a
  * define-by-run study switches to TPE once its trials show a conditional parameter. The choice
@@ -27,7 +26,6 @@ export function chooseSampler(space: Space, budget: number | undefined, conditio
   const nums = dists.length - cats;
   if (nums === 0) return { use: 'tpe', why: 'no numeric parameter' };
   if (dists.length > AUTO_MAX_DIMS) return { use: 'tpe', why: `more than ${AUTO_MAX_DIMS} parameters` };
-  if (cats > nums) return { use: 'tpe', why: 'more categorical than numeric parameters' };
   if (conditional) return { use: 'tpe', why: 'conditional parameters' };
   if (budget !== undefined && budget > AUTO_MAX_BUDGET) return { use: 'tpe', why: `a budget above ${AUTO_MAX_BUDGET} trials` };
   return { use: 'gp', why: `${nums} numeric and ${cats} categorical parameters, budget ${budget ?? 'unknown'}` };
