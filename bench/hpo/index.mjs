@@ -16,7 +16,7 @@
 //       against our default TPE and Optuna 3.1's TPE and multivariate TPE (gp-quality.mjs); and
 //       the GP's overhead per trial at 300 trials (5 floats, LMDB run store, like (a)).
 //   (e) a real objective: the real train plugin on a learnable synthetic series, each sampler at
-//       30 and 60 trials over --real-seeds seeds (4) (real-objective.mjs).
+//       30 and 60 trials over --real-seeds seeds (12; about 5 minutes) (real-objective.mjs).
 // --quick runs (d) on 4 held-out functions with 3 seeds and (e) with 2 seeds, for development.
 // Ends with: RESULT overhead_ms_1500=<n> optuna_overhead_ms_1500=<n> reopen_ask_ms=<n> quality_not_worse=<k>/8
 //   gp_cells_better_at50=<k>/<n> gp_overhead_ms_300=<n> real_objective_gain_pct=<n>
@@ -40,7 +40,7 @@ const FULL = args.includes('--full');
 const SEEDS = Number(args[args.indexOf('--seeds') + 1]) || 10;
 const QUICK = args.includes('--quick');
 const GP_SEEDS = Number(args[args.indexOf('--gp-seeds') + 1]) || (QUICK ? 3 : 10);
-const REAL_SEEDS = Number(args[args.indexOf('--real-seeds') + 1]) || (QUICK ? 2 : 4);
+const REAL_SEEDS = Number(args[args.indexOf('--real-seeds') + 1]) || (QUICK ? 2 : 12);
 // --only a,d,e: parts to run ('a' stands for (a), (b) and (c), which share their runs; 'o' for
 // the GP's overhead alone, which 'd' includes).
 const SKIP = new Set(args.includes('--only') ? ['a', 'o', 'd', 'e'].filter((p) => !args[args.indexOf('--only') + 1].split(',').includes(p)) : []);
