@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-// `node bench/hpo/heldout.mjs [--seeds 30] [--seed-base 1000] [--jobs 2] [--fns a,b | mixed | continuous] [--variants JSON]`
+// `node bench/hpo/heldout.mjs [--seeds 30] [--seed-base 1000] [--jobs 2] [--fns a,b | mixed | continuous | new | tuning | bench] [--variants JSON]`
 //
 // Judges TPE changes on test functions the benchmark does NOT use (heldout-functions.mjs), with
 // more seeds than the benchmark: the default TPE, Optuna 3.1's (preset optuna-3.1, the same
@@ -15,9 +15,15 @@
 import { Worker, isMainThread, parentPort } from 'node:worker_threads';
 import { fileURLToPath } from 'node:url';
 import { createStudy, memoryStorage } from '@runner/plugin-hpo';
+import { FUNCTIONS } from './functions.mjs';
 import { HELDOUT, HELDOUT_MIXED } from './heldout-functions.mjs';
+import { HELDOUT_NEW } from './heldout-new-functions.mjs';
+import { TUNING } from './tuning-functions.mjs';
 
-const CHECK = [100, 200];
+// Every function by name; --fns picks (the default: the original held-out set).
+const ALL = { ...FUNCTIONS, ...HELDOUT, ...HELDOUT_NEW, ...TUNING };
+
+const CHECK = process.argv.includes('--check') ? process.argv[process.argv.indexOf('--check') + 1].split(',').map(Number) : [100, 200];
 const VARIANTS = [
   ['optuna-3.1', { preset: 'optuna-3.1' }],
   ['default', {}],
@@ -29,8 +35,8 @@ const VARIANTS = [
   ['default, univariate', { multivariate: false }],
 ];
 
-async function runOne(sampler, fnName, seed, trials) {
-  const fn = HELDOUT[fnName];
+async function runOne(sampler, fnName, seed, trials, check = CHECK) {
+  const fn = ALL[fnName];
   const study = await createStudy({ name: `${fnName}-${seed}`, storage: memoryStorage(), sampler: { type: 'tpe', ...sampler, seed } });
   let best = Infinity;
   let k = 0;
@@ -40,7 +46,7 @@ async function runOne(sampler, fnName, seed, trials) {
     onTrialEnd: (tr) => {
       k++;
       if (tr.state === 'COMPLETE') best = Math.min(best, tr.value);
-      if (CHECK.includes(k)) at[k] = best;
+      if (check.includes(k)) at[k] = best;
     },
   });
   await study.close();
@@ -51,7 +57,7 @@ if (!isMainThread) {
   parentPort.on('message', async (job) => {
     if (job === null) process.exit(0);
     const out = [];
-    for (const seed of job.seeds) out.push(await runOne(job.sampler, job.fn, seed, job.trials));
+    for (const seed of job.seeds) out.push(await runOne(job.sampler, job.fn, seed, job.trials, job.check));
     parentPort.postMessage({ id: job.id, out });
   });
 } else {
@@ -64,6 +70,9 @@ if (!isMainThread) {
     fnArg === 'all' ? Object.keys(HELDOUT)
     : fnArg === 'mixed' ? Object.keys(HELDOUT_MIXED)
     : fnArg === 'continuous' ? Object.keys(HELDOUT).filter((n) => !(n in HELDOUT_MIXED))
+    : fnArg === 'new' ? Object.keys(HELDOUT_NEW)
+    : fnArg === 'tuning' ? Object.keys(TUNING)
+    : fnArg === 'bench' ? Object.keys(FUNCTIONS)
     : fnArg.split(',');
   const nSeeds = Number(get('--seeds', 30));
   const seedBase = Number(get('--seed-base', 1000));
@@ -71,7 +80,7 @@ if (!isMainThread) {
   const trials = Math.max(...CHECK);
   const seeds = Array.from({ length: nSeeds }, (_, i) => seedBase + i);
   const jobs = [];
-  for (const [vi, [, sampler]] of variants.entries()) for (const fn of fns) jobs.push({ id: jobs.length, vi, fn, sampler, seeds, trials });
+  for (const [vi, [, sampler]] of variants.entries()) for (const fn of fns) jobs.push({ id: jobs.length, vi, fn, sampler, seeds, trials, check: CHECK });
   const results = variants.map(() => ({}));
   const t0 = performance.now();
   console.log(`TPE on held-out functions (not in the benchmark): ${fns.length} functions x ${variants.length} variants x ${nSeeds} seeds (${seedBase}..${seedBase + nSeeds - 1}), ${trials} trials each, ${jobsN} worker threads`);

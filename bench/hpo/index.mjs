@@ -11,7 +11,15 @@
 //       the cells where our default's mean is not worse than Optuna's. heldout.mjs judges the
 //       default on other functions, with more seeds.
 //   (c) opening a 1,500-trial study in a fresh process and asking the next trial.
+//   (d) the GP and auto samplers at 50 and 100 trials on the benchmark's functions and the
+//       held-out ones (heldout-functions.mjs, heldout-new-functions.mjs), --gp-seeds seeds (10),
+//       against our default TPE and Optuna 3.1's TPE and multivariate TPE (gp-quality.mjs); and
+//       the GP's overhead per trial at 300 trials (5 floats, LMDB run store, like (a)).
+//   (e) a real objective: the real train plugin on a learnable synthetic series, each sampler at
+//       30 and 60 trials over --real-seeds seeds (12; about 5 minutes) (real-objective.mjs).
+// --quick runs (d) on 4 held-out functions with 3 seeds and (e) with 2 seeds, for development.
 // Ends with: RESULT overhead_ms_1500=<n> optuna_overhead_ms_1500=<n> reopen_ask_ms=<n> quality_not_worse=<k>/8
+//   gp_cells_better_at50=<k>/<n> gp_overhead_ms_300=<n> real_objective_gain_pct=<n>
 import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -21,11 +29,21 @@ import { definePlugin } from '@runner/core';
 import { runPlugin } from '@runner/core/testing';
 import { createStudy, memoryStorage } from '@runner/plugin-hpo';
 import { FUNCTIONS } from './functions.mjs';
+import { gpQuality } from './gp-quality.mjs';
+import { HELDOUT } from './heldout-functions.mjs';
+import { HELDOUT_NEW } from './heldout-new-functions.mjs';
+import { realObjective } from './real-objective.mjs';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const args = process.argv.slice(2);
 const FULL = args.includes('--full');
 const SEEDS = Number(args[args.indexOf('--seeds') + 1]) || 10;
+const QUICK = args.includes('--quick');
+const GP_SEEDS = Number(args[args.indexOf('--gp-seeds') + 1]) || (QUICK ? 3 : 10);
+const REAL_SEEDS = Number(args[args.indexOf('--real-seeds') + 1]) || (QUICK ? 2 : 12);
+// --only a,d,e: parts to run ('a' stands for (a), (b) and (c), which share their runs; 'o' for
+// the GP's overhead alone, which 'd' includes).
+const SKIP = new Set(args.includes('--only') ? ['a', 'o', 'd', 'e'].filter((p) => !args[args.indexOf('--only') + 1].split(',').includes(p)) : []);
 const PY = '/usr/bin/python3';
 const SIZES = [100, 500, 1500];
 const WINDOW = 20;
@@ -77,8 +95,8 @@ const overheadPlugin = definePlugin({
   version: '1.0.0',
   schema: { type: 'object', additionalProperties: true },
   async run(ctx) {
-    const { n, seed } = ctx.options;
-    const study = await createStudy({ name: 'bench', storage: ctx.db('studies'), sampler: { type: 'tpe', seed }, space: SPACE5, recoverRunning: 'all' });
+    const { n, seed, type = 'tpe', sizes = SIZES } = ctx.options;
+    const study = await createStudy({ name: 'bench', storage: ctx.db('studies'), sampler: { type, seed }, space: SPACE5, recoverRunning: 'all' });
     const stamps = new Float64Array(n);
     let i = 0;
     const cpu0 = process.cpuUsage();
@@ -87,7 +105,7 @@ const overheadPlugin = definePlugin({
     const cpu = process.cpuUsage(cpu0);
     await study.close();
     const ms = {};
-    for (const N of SIZES) ms[N] = (stamps[N - 1] - stamps[N - 1 - WINDOW]) / WINDOW;
+    for (const N of sizes) ms[N] = (stamps[N - 1] - stamps[N - 1 - WINDOW]) / WINDOW;
     return { ms, totalMs: stamps[n - 1], cpuMsPerTrial: (cpu.user + cpu.system) / 1000 / n };
   },
 });
@@ -140,10 +158,8 @@ function ourReopen(dir) {
 
 // ---------------------------------------------------------------------------------------- main
 
-async function main() {
-  const started = performance.now();
-  console.log(`hpo benchmark${FULL ? ' (--full)' : ''}: ours (Node ${process.version}) vs Optuna (${PY}); a shared machine, so read ratios more than absolute times.\n`);
-
+/** Parts (a), (b) and (c): the figures of the benchmark before issue 16, unchanged. */
+async function partsABC() {
   console.log('(a) sampler + storage overhead per trial: 5 floats, trivial objective, TPE, one trial at a time');
   const mine = await ours();
   const opt = python(['overhead', '--mode', 'prefill', '--storage', 'memory', '--window', String(WINDOW)]);
@@ -224,8 +240,59 @@ async function main() {
   rmSync(mine.dir, { recursive: true, force: true });
   rmSync(dirname(sqlite), { recursive: true, force: true });
 
+  return `overhead_ms_1500=${fmt(mine.ms[1500])} optuna_overhead_ms_1500=${fmt(opt.ms_per_trial[1500])} reopen_ask_ms=${fmt(ourMs)} quality_not_worse=${notWorse}/8`;
+}
+
+/** Part (d), first half: the GP's overhead per trial at 100, 200 and 300 trials. */
+async function partDOverhead() {
+  console.log('(d) GP overhead per trial: 5 floats, trivial objective, every trial committed to LMDB (run store), one trial at a time');
+  const runs = [];
+  for (let r = 0; r < 2; r++) {
+    const res = await runPlugin(overheadPlugin, { n: 300, seed: r + 1, type: 'gp', sizes: [100, 200, 300] });
+    if (res.outcome !== 'completed') throw new Error(`GP overhead run failed: ${res.error?.message}`);
+    runs.push(res.result);
+    rmSync(res.dir, { recursive: true, force: true });
+  }
+  const gpMs = Object.fromEntries([100, 200, 300].map((N) => [N, median(runs.map((x) => x.ms[N]))]));
+  console.log(`  ms per trial at study size 100 / 200 / 300: ${[100, 200, 300].map((N) => fmt(gpMs[N])).join(' / ')} (median of 2 runs, window of the last ${WINDOW} trials before each size)`);
+  console.log('  past 300 complete trials the GP conditions on 300 of them (the best 100 and 200 drawn at random), so a trial costs about the same at 300 and at 3,000.\n');
+  return `gp_overhead_ms_300=${fmt(gpMs[300])}`;
+}
+
+/** Part (d), second half: the GP and auto samplers on the benchmark's and the held-out functions. */
+async function partD() {
+  const heldout = QUICK ? ['hpoMixed', 'levy5', 'cnnLike', 'bowlIrrelevant'] : [...Object.keys(HELDOUT), ...Object.keys(HELDOUT_NEW)];
+  const fns = [...Object.keys(FUNCTIONS), ...heldout];
+  console.log(`(d) GP and auto against our default TPE and Optuna 3.1's TPE and multivariate TPE, at 50 and 100 trials: the benchmark's ${Object.keys(FUNCTIONS).length} functions and ${heldout.length} held-out ones`);
+  const seeds = Array.from({ length: GP_SEEDS }, (_, i) => i);
+  const { verdict } = await gpQuality({ fns, seeds });
+  console.log('');
+  return `gp_cells_better_at50=${verdict.better50}/${verdict.cells50}`;
+}
+
+/** Part (e): the real train plugin as the objective. */
+async function partE() {
+  console.log('(e) a real objective: the train plugin (TF.js, cpu) on a synthetic AR(1)-plus-nonlinear series, tuning lr, units, dropout, activation, batch size');
+  const stats = await realObjective({ seeds: Array.from({ length: REAL_SEEDS }, (_, i) => i) });
+  const at30 = Object.fromEntries(Object.entries(stats).map(([k, v]) => [k, v[30].mean]));
+  const best = Object.keys(at30).filter((k) => k !== 'random').reduce((a, b) => (at30[b] < at30[a] ? b : a));
+  const gain = ((at30.tpe - at30[best]) / at30.tpe) * 100;
+  console.log(`  best at 30 trials by mean: ${best}, ${fmt(gain, 1)}% below TPE's mean (${fmt(at30[best], 3)} vs ${fmt(at30.tpe, 3)})\n`);
+  return `real_objective_gain_pct=${fmt(gain, 1)}`;
+}
+
+async function main() {
+  const started = performance.now();
+  console.log(`hpo benchmark${FULL ? ' (--full)' : ''}${QUICK ? ' (--quick)' : ''}: ours (Node ${process.version}) vs Optuna (${PY}); a shared machine, so read ratios more than absolute times.\n`);
+  const parts = [];
+  if (!SKIP.has('a')) parts.push(await partsABC());
+  if (!SKIP.has('d')) {
+    const overhead = await partDOverhead();
+    parts.push(await partD(), overhead);
+  } else if (!SKIP.has('o')) parts.push(await partDOverhead());
+  if (!SKIP.has('e')) parts.push(await partE());
   console.log(`total ${fmt((performance.now() - started) / 1000, 0)} s`);
-  console.log(`RESULT overhead_ms_1500=${fmt(mine.ms[1500])} optuna_overhead_ms_1500=${fmt(opt.ms_per_trial[1500])} reopen_ask_ms=${fmt(ourMs)} quality_not_worse=${notWorse}/8`);
+  console.log(`RESULT ${parts.join(' ')}`);
 }
 
 main().catch((err) => {

@@ -2,7 +2,8 @@
 
 Subcommands print one JSON object on stdout:
   overhead  --sizes 100,500,1500 --window 20 --storage memory|sqlite --mode real|prefill --seed S
-  quality   --fn branin --seeds 0,1,... --trials 200 --checkpoints 50,100,200
+  quality   --fn branin --seeds 0,1,... --trials 200 --checkpoints 50,100,200 [--multivariate]
+  values    --points points.json                        (functions at fixed parameters: {fn: [params, ...]})
   create    --path study.db --n 1500 --seed S     (a 1,500-trial SQLite study, filled with add_trials)
   reopen    --path study.db                        (load_study + ask, timed inside this process)
 """
@@ -68,6 +69,10 @@ def mixed(t):
 
 
 FUNCTIONS = {"branin": branin, "hartmann6": hartmann6, "rosenbrock5": rosenbrock5, "mixed": mixed}
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from optuna_functions import HELDOUT  # noqa: E402
+
+FUNCTIONS.update(HELDOUT)
 
 # ---------------------------------------------------------------------------- commands
 
@@ -126,7 +131,7 @@ def quality(a):
     res = {}
     t0 = time.perf_counter()
     for seed in [int(s) for s in a.seeds.split(",")]:
-        study = optuna.create_study(sampler=optuna.samplers.TPESampler(seed=seed))
+        study = optuna.create_study(sampler=optuna.samplers.TPESampler(seed=seed, multivariate=a.multivariate))
         best = math.inf
         at = {}
         for i in range(1, a.trials + 1):
@@ -138,6 +143,13 @@ def quality(a):
                 at[str(i)] = best
         res[str(seed)] = at
     print(json.dumps({"fn": a.fn, "best": res, "seconds": time.perf_counter() - t0}))
+
+
+def values(a):
+    """Each function's value at given parameter sets ({fn: [params, ...]} in a JSON file), for checking the ports."""
+    with open(a.points) as f:
+        points = json.load(f)
+    print(json.dumps({fn: [FUNCTIONS[fn](optuna.trial.FixedTrial(p)) for p in ps] for fn, ps in points.items()}))
 
 
 def create(a):
@@ -179,6 +191,9 @@ def main():
     q.add_argument("--seeds", default="0,1,2,3,4,5,6,7,8,9")
     q.add_argument("--trials", type=int, default=200)
     q.add_argument("--checkpoints", default="50,100,200")
+    q.add_argument("--multivariate", action="store_true")
+    v = sub.add_parser("values")
+    v.add_argument("--points", required=True)
     c = sub.add_parser("create")
     c.add_argument("--path", required=True)
     c.add_argument("--n", type=int, default=1500)
@@ -186,7 +201,7 @@ def main():
     r = sub.add_parser("reopen")
     r.add_argument("--path", required=True)
     a = p.parse_args()
-    {"overhead": overhead, "quality": quality, "create": create, "reopen": reopen}[a.cmd](a)
+    {"overhead": overhead, "quality": quality, "create": create, "reopen": reopen, "values": values}[a.cmd](a)
 
 
 if __name__ == "__main__":

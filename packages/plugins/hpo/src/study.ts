@@ -782,6 +782,9 @@ export class Study {
 
   // ------------------------------------------------------------------ ask / tell
 
+  /** The target of the running optimize (samplers may plan with it: `sampler: { type: auto }`). */
+  private budget?: number;
+
   private samplingContext(exclude: number): SamplingContext {
     const running: Map<string, number>[] = [];
     for (const [n, t] of this.live) {
@@ -793,7 +796,7 @@ export class Study {
       }
       running.push(m);
     }
-    return { rng: this.rng, history: this.history, running, trialNumber: exclude, studyName: this.meta.key };
+    return { rng: this.rng, history: this.history, running, trialNumber: exclude, studyName: this.meta.key, budget: this.budget };
   }
 
   /** True when a grid sampler has no point left for `space` (and nothing is waiting). */
@@ -1037,6 +1040,7 @@ export class Study {
   ): Promise<OptimizeSummary> {
     const target = options.trials;
     if (!Number.isInteger(target) || target < 0) throw new TypeError(`optimize: trials must be an integer ≥ 0 (got ${target})`);
+    this.budget = target;
     const parallel = Math.max(1, options.parallel ?? 1);
     const maxFailures = options.maxConsecutiveFailures ?? 5;
     const space = options.space ? toSpace(options.space) : this.meta.space;

@@ -58,7 +58,7 @@ export interface TrialRecord {
 export type FrozenTrial = Readonly<TrialRecord>;
 
 export interface SamplerConfig {
-  type: 'tpe' | 'random' | 'grid';
+  type: 'tpe' | 'random' | 'grid' | 'gp' | 'auto';
   seed?: number;
   /** TPE: the base configuration ('default', or Optuna 3.1's exactly); the settings below override it. @default 'default' */
   preset?: 'default' | 'optuna-3.1';
@@ -80,6 +80,8 @@ export interface SamplerConfig {
   /** @default 25 */
   gammaMax?: number;
   priorWeight?: number;
+  /** TPE: the prior weight inside categorical kernels. Default: priorWeight. */
+  categoricalPriorWeight?: number;
   considerEndpoints?: boolean;
   considerMagicClip?: boolean;
   constantLiar?: boolean;

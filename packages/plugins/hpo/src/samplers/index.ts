@@ -1,10 +1,14 @@
 import { canonical } from '../space.js';
 import type { SamplerConfig } from '../types.js';
+import { AutoSampler } from './auto.js';
+import { GpSampler } from './gp.js';
 import { GridSampler } from './grid.js';
 import { RandomSampler } from './random.js';
 import { TpeSampler, type TpeOptions } from './tpe.js';
 import type { Sampler } from './types.js';
 
+export { AutoSampler, chooseSampler, AUTO_MAX_BUDGET, AUTO_MAX_DIMS } from './auto.js';
+export { GpSampler, GP_DEFAULTS, type GpOptions } from './gp.js';
 export { GridSampler, gridValues } from './grid.js';
 export { RandomSampler, sampleUniform } from './random.js';
 export { TpeSampler, TPE_DEFAULTS, TPE_OPTUNA_31, TPE_PRESETS, defaultGamma, defaultWeights, type TpeOptions, type TpePreset } from './tpe.js';
@@ -17,6 +21,10 @@ export function createSampler(config: SamplerConfig, seed: number): Sampler {
       return new RandomSampler();
     case 'grid':
       return new GridSampler({ points: config.gridPoints ?? 5, maxValues: 64, seed });
+    case 'gp':
+      return new GpSampler({ seed, ...(config.startupTrials !== undefined ? { startupTrials: config.startupTrials } : {}) });
+    case 'auto':
+      return new AutoSampler(seed);
     case 'tpe':
     default: {
       const factor = config.gamma ?? 0.1;
@@ -43,6 +51,7 @@ const TPE_CONFIG_KEYS = [
   'weighting',
   'magicClipExponent',
   'startup',
+  'categoricalPriorWeight',
 ] as const satisfies readonly (keyof SamplerConfig & keyof TpeOptions)[];
 
 /** Identifies a sampler configuration (with its seed): a changed one starts a new RNG stream. */

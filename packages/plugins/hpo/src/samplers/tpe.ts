@@ -31,6 +31,11 @@ export interface TpeOptions {
   weights: (n: number) => Float64Array;
   /** @default 1 */
   priorWeight: number;
+  /**
+   * The prior weight inside categorical kernels: each kernel puts mass ∝ this / (kernels) on the
+   * choices other than its own. Unset: priorWeight (Optuna's).
+   */
+  categoricalPriorWeight?: number;
   /** @default true */
   considerPrior: boolean;
   /** @default true */
@@ -247,7 +252,8 @@ export class ParzenEstimator {
         const ob = new Int32Array(this.J).fill(-1);
         for (let j = 0; j < m; j++) ob[j] = x[j]!;
         this.catObs.push(ob);
-        const value = prior ? o.priorWeight / (m + 1) : o.priorWeight / m;
+        const pw = o.categoricalPriorWeight ?? o.priorWeight;
+        const value = prior ? pw / (m + 1) : pw / m;
         const norm = p.C * value + 1;
         this.catLog.push({ hit: Math.log((value + 1) / norm), miss: Math.log(value / norm), prior: Math.log(1 / p.C) });
         this.mus.push(undefined);

@@ -12,6 +12,8 @@ export interface SamplingContext {
   readonly trialNumber: number;
   /** Study name (grid order and Hyperband brackets derive from it). */
   readonly studyName: string;
+  /** The study's target number of finished trials, when known (`optimize({ trials })`). */
+  readonly budget?: number;
 }
 
 /**
