@@ -39,6 +39,8 @@ export interface PaperOptions {
   report: boolean;
 }
 
+const DATE_PATTERN = '^\\d{4}-\\d{2}-\\d{2}([T ]\\d{2}:\\d{2}(:\\d{2}(\\.\\d+)?)?(Z|[+-]\\d{2}:?\\d{2})?)?$';
+
 const replay: JSONSchema = {
   type: 'object',
   additionalProperties: false,
@@ -140,7 +142,7 @@ export const optionsSchema: JSONSchema = {
       anyOf: [
         { const: 'forever' },
         { type: 'object', additionalProperties: false, required: ['bars'], properties: { bars: { type: 'integer', minimum: 1 } } },
-        { type: 'object', additionalProperties: false, required: ['time'], properties: { time: { type: 'string', format: 'date-time', pattern: '^\\d{4}-\\d{2}-\\d{2}' } } },
+        { type: 'object', additionalProperties: false, required: ['time'], properties: { time: { type: 'string', pattern: DATE_PATTERN, description: 'ISO date or date-time, UTC unless it has an offset.' } } },
       ],
     },
     durability: {

@@ -11,7 +11,9 @@ export interface StopRule {
 export function stopRule(u: Until): StopRule {
   if (u === 'forever') return {};
   if ('bars' in u) return { bars: u.bars };
-  return { time: Date.parse(u.time) };
+  // Times without an offset are UTC, as everywhere in the runner (Date.parse would read them as local).
+  const t = /T|\s\d/.test(u.time) && !/(Z|[+-]\d{2}:?\d{2})$/.test(u.time) ? `${u.time.replace(' ', 'T')}Z` : u.time;
+  return { time: Date.parse(t) };
 }
 
 export function reachedBars(rule: StopRule, bars: number): boolean {
