@@ -31,6 +31,18 @@ export interface PaperResult {
   duplicatesSuppressed: number;
   /** Bars where the broker's fills differed from the engine's. */
   fillMismatches: number;
+  /**
+   * Milliseconds per bar in the last attempt: `commit` is the ledger's transaction (until flushed
+   * with durability: flushed), `bar` the whole bar (broker calls, engine, commit).
+   */
+  latency: { durability: 'flushed' | 'committed'; commit: LatencySummary | null; bar: LatencySummary | null };
   /** Artifact paths relative to the run directory (with `report: true`). */
   files?: ExportedFiles;
+}
+
+export interface LatencySummary {
+  count: number;
+  p50Ms: number;
+  p99Ms: number;
+  maxMs: number;
 }

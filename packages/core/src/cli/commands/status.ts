@@ -158,6 +158,8 @@ function render(view: RunView): void {
         ]),
       ),
     );
+    // A long-running task's own status line (a paper trader: last bar, position, feed health).
+    for (const t of running) if (t.progress?.message) print(c.dim(`  ${t.id}: ${t.progress.message}`));
   }
   const failed = view.tasks.filter((t) => t.state === 'failed');
   if (failed.length > 0) {

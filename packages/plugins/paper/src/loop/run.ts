@@ -18,6 +18,7 @@ import { openFeed } from './feeds.js';
 import { sessionOf } from './session.js';
 import { progressOf, type TraderView } from './status.js';
 import { reachedBars, reachedTime, stopRule } from './until.js';
+import { Latencies } from './latency.js';
 import type { PaperResult } from '../result.js';
 import { exportLedger } from '../export/export.js';
 
@@ -49,6 +50,8 @@ export async function runPaper(ctx: TaskContext<PaperOptions>): Promise<PaperRes
 
   let differences: Difference[] | undefined;
   let fillMismatches = 0;
+  const commitMs = new Latencies();
+  const barMs = new Latencies();
   const view = (): TraderView => ({
     bars: state.bars,
     ...(rule.bars !== undefined ? { totalBars: rule.bars } : feedHandle.totalBars !== undefined ? { totalBars: feedHandle.totalBars } : {}),
@@ -106,6 +109,7 @@ export async function runPaper(ctx: TaskContext<PaperOptions>): Promise<PaperRes
         break;
       }
       // From here the bar is finished and committed even if a stop arrives meanwhile.
+      const t0 = performance.now();
       fills = [];
       rounds = [];
       const before = new Map(engine.openOrders.map((x) => [x.id, x]));
@@ -136,7 +140,11 @@ export async function runPaper(ctx: TaskContext<PaperOptions>): Promise<PaperRes
       }));
       const equity: EquityPoint = { time: bar.time, close: bar.close, cash: engine.cash, position: engine.position, equity: engine.equity };
       const next: LedgerState<EngineState> = { v: 1, bars: state.bars + 1, lastTime: bar.time, trades: state.trades + trades.length, engine: engine.snapshot() };
+      const t1 = performance.now();
       await ledger.commit({ state: next, trades, equity, rounds });
+      const t2 = performance.now();
+      commitMs.add(t2 - t1);
+      barMs.add(t2 - t0);
       state = next;
       for (const t of trades) ctx.log.info(`fill ${t.side} ${t.qty} ${symbol} @ ${t.price} (${t.intent}, order ${t.orderId})`);
       ctx.log.debug(`bar ${iso(bar.time)} committed (#${state.bars}, equity ${engine.equity})`);
@@ -175,6 +183,7 @@ export async function runPaper(ctx: TaskContext<PaperOptions>): Promise<PaperRes
     reconcile: { broker: broker.name, differences: differences ?? [] },
     duplicatesSuppressed: ledger.duplicatesSuppressed,
     fillMismatches,
+    latency: { durability: o.durability, commit: commitMs.summary(), bar: barMs.summary() },
     ...(files ? { files } : {}),
   };
 }
