@@ -36,7 +36,8 @@ export function progressOf(v: TraderView, now = Date.now()): ProgressUpdate {
     feedRejected: f.rejected,
     feedStalled: f.stalled ? 1 : 0,
   };
-  if (Number.isFinite(v.lastTime)) metrics.lastBarTime = v.lastTime;
+  // No lastBarTime here: `runner status` rounds metrics to 4 digits, which would show a wrong
+  // time; the message carries it in ISO form.
   if (age !== undefined) metrics.lastBarAgeS = Math.round(age * 10) / 10;
   if (v.reconcileDifferences) metrics.reconcileDifferences = v.reconcileDifferences;
   const out: ProgressUpdate = {
