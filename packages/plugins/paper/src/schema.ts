@@ -138,7 +138,7 @@ export const optionsSchema: JSONSchema = {
     allowShort: { type: 'boolean', default: false, description: 'Whether entries may go short.' },
     until: {
       default: 'forever',
-      description: 'When the task completes: { bars: 5000 } (bars processed, counting earlier attempts), { time: 2026-12-31T00:00:00Z } (the first bar at or after it, or the wall clock passing it), or forever (until stopped, or a replay runs out of bars).',
+      description: 'When the task completes: { bars: 5000 } (bars processed, counting earlier attempts), { time: 2026-12-31T00:00:00Z } (stops before the first bar at or after it; a poll feed also when the wall clock passes it), or forever (until stopped, or a replay runs out of bars).',
       anyOf: [
         { const: 'forever' },
         { type: 'object', additionalProperties: false, required: ['bars'], properties: { bars: { type: 'integer', minimum: 1 } } },

@@ -77,7 +77,8 @@ export async function runPaper(ctx: TaskContext<PaperOptions>): Promise<PaperRes
   };
 
   const untilCtl = new AbortController();
-  const untilTimer = rule.time !== undefined ? setTimeout(() => untilCtl.abort(new Error('until.time reached')), Math.max(0, Math.min(rule.time - Date.now(), 2 ** 31 - 1))) : undefined;
+  // A live feed also stops when the wall clock passes until.time; a replay goes by bar time only.
+  const untilTimer = rule.time !== undefined && o.feed.type === 'poll' ? setTimeout(() => untilCtl.abort(new Error('until.time reached')), Math.max(0, Math.min(rule.time - Date.now(), 2 ** 31 - 1))) : undefined;
   const waitSignal = AbortSignal.any([ctx.signal, untilCtl.signal]);
   const ticker = setInterval(() => ctx.progress(progressOf(view())), 1000);
   ctx.progress(progressOf(view()));
