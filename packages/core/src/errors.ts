@@ -83,6 +83,8 @@ export interface SerializedError {
   plugin?: string;
   taskId?: string;
   issues?: ErrorIssue[];
+  /** Set by a plugin error that is the spec's or its input data's fault: a run that fails only on such errors exits 2. */
+  badInput?: boolean;
   cause?: SerializedError;
 }
 
@@ -109,8 +111,15 @@ export function serializeError(err: unknown, depth = 0): SerializedError {
   if (typeof e.plugin === 'string') out.plugin = e.plugin;
   if (typeof e.taskId === 'string') out.taskId = e.taskId;
   if (Array.isArray(e.issues) && e.issues.length > 0) out.issues = e.issues;
+  if ((e as { badInput?: unknown }).badInput === true) out.badInput = true;
   if (e.cause !== undefined && depth < 4) out.cause = serializeError(e.cause, depth + 1);
   return out;
+}
+
+/** Whether the error, or one of its causes, is marked as the spec's or the input data's fault. */
+export function isBadInput(err: SerializedError | undefined): boolean {
+  for (let e = err; e; e = e.cause) if (e.badInput) return true;
+  return false;
 }
 
 /** Turns serialized data back into an Error so that `cause` chains print naturally. */
@@ -125,6 +134,7 @@ export function deserializeError(data: SerializedError): Error {
     plugin: data.plugin,
     taskId: data.taskId,
     issues: data.issues ?? [],
+    ...(data.badInput ? { badInput: true } : {}),
   });
   return err;
 }

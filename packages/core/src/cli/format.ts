@@ -126,3 +126,12 @@ export function sparkline(values: number[]): string {
   const hi = Math.max(...finite);
   return values.map((v) => (Number.isFinite(v) ? ticks[hi === lo ? 3 : Math.round(((v - lo) / (hi - lo)) * 7)] : ' ')).join('');
 }
+
+/**
+ * The one-line summary a plugin puts in its result as `headline` (e.g. a backtest's return,
+ * Sharpe and drawdown), shown by `runner status` and `runner tasks`; undefined when there is none.
+ */
+export function resultHeadline(result: unknown): string | undefined {
+  const h = (result as { headline?: unknown } | null | undefined)?.headline;
+  return typeof h === 'string' && h.length > 0 ? h : undefined;
+}

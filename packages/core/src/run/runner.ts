@@ -15,6 +15,7 @@ import {
   taskAborted,
   taskTimeout,
   type SerializedError,
+  isBadInput,
 } from '../errors.js';
 import type { RunnerEvents, TaskStartEvent } from '../events.js';
 import { loadPluginModule, majorOf, resolvePluginEntry, type LoadedPlugin } from '../plugin/load.js';
@@ -912,7 +913,9 @@ export class Runner {
     const interrupted = this.stopping && !this.fatal;
     // With --only, the run succeeded when the selected tasks completed.
     const all = [...this.nodes.values()].every((n) => !n.eligible || n.state === 'completed');
-    const exitCode = this.fatal ? 1 : interrupted ? 130 : all ? 0 : 1;
+    // A run whose failures are all bad input (the spec's or its data's fault) exits 2, like a bad spec.
+    const badInput = failed.length > 0 && failed.every((id) => isBadInput(this.store.getTask(id)?.error));
+    const exitCode = this.fatal ? 1 : interrupted ? 130 : all ? 0 : badInput ? 2 : 1;
     const summary: RunSummary = {
       name: this.spec.name,
       exitCode,

@@ -17,11 +17,15 @@ export const BacktestErrorCodes = {
 
 export type BacktestErrorCode = keyof typeof BacktestErrorCodes;
 
+const BAD_INPUT = new Set<BacktestErrorCode>(['BACKTEST_CONFIG', 'BACKTEST_DATA', 'BACKTEST_FEATURES', 'BACKTEST_PERIOD', 'BACKTEST_STRATEGY']);
+
 export class BacktestError extends Error {
   readonly code: BacktestErrorCode;
   readonly hint: string | undefined;
   readonly retryable: boolean;
   readonly details: Record<string, unknown>;
+  /** The spec's or the input data's fault: a run failing only on such errors exits 2. */
+  readonly badInput: boolean;
 
   constructor(code: BacktestErrorCode, message: string, options: { hint?: string; retryable?: boolean; cause?: unknown; details?: Record<string, unknown> } = {}) {
     super(options.hint ? `${message}. ${options.hint}` : message, options.cause === undefined ? undefined : { cause: options.cause });
@@ -30,6 +34,7 @@ export class BacktestError extends Error {
     this.hint = options.hint;
     this.retryable = options.retryable ?? false;
     this.details = options.details ?? {};
+    this.badInput = BAD_INPUT.has(code);
   }
 }
 

@@ -37,6 +37,11 @@ export interface Normaliser {
   gap: number;
   trainEnd?: number;
   valStart?: number;
+  /**
+   * Time of the last bar any training or validation sample saw, its label's bar included (the
+   * last sample's time + horizon bars). Later stages trade only after it (no look-ahead).
+   */
+  dataEnd?: number;
 }
 
 export interface Dataset {
@@ -250,6 +255,7 @@ export function buildDataset(columns: Columns, data: TrainOptions['data'], horiz
       gap,
       trainEnd: train.times[train.n - 1],
       valStart: val.n > 0 ? val.times[0] : undefined,
+      dataEnd: time ? time[idx[n - 1]! + horizon] : idx[n - 1]! + horizon,
     },
   };
 }

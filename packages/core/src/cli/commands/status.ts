@@ -1,6 +1,6 @@
 import type { CommandModule } from 'yargs';
 import { emptyCounts, TASK_STATES, type TaskRecord } from '../../store/types.js';
-import { bar, c, formatAge, formatDuration, pct, stateColor, table } from '../format.js';
+import { bar, c, formatAge, formatDuration, pct, resultHeadline, stateColor, table } from '../format.js';
 import { loadSpec, openStore, print, printJson, viewRun, withJson, withSpec, type RunView, type SpecArgs } from '../shared.js';
 
 interface StatusArgs extends SpecArgs {
@@ -160,6 +160,13 @@ function render(view: RunView): void {
     );
     // A long-running task's own status line (a paper trader: last bar, position, feed health).
     for (const t of running) if (t.progress?.message) print(c.dim(`  ${t.id}: ${t.progress.message}`));
+  }
+  const results = view.tasks.filter((t) => t.state === 'completed' && resultHeadline(t.result));
+  if (results.length > 0) {
+    print();
+    print(c.bold('results'));
+    print(table(results.slice(0, 20).map((t) => [t.id, resultHeadline(t.result)!])));
+    if (results.length > 20) print(c.dim(`  ${results.length - 20} more: runner tasks ${view.spec.source.specPath}`));
   }
   const failed = view.tasks.filter((t) => t.state === 'failed');
   if (failed.length > 0) {

@@ -1,7 +1,7 @@
 import type { CommandModule } from 'yargs';
 import { idMatcher } from '../../run/plan.js';
 import { TASK_STATES } from '../../store/types.js';
-import { c, formatAge, pct, stateColor, table } from '../format.js';
+import { c, formatAge, pct, resultHeadline, stateColor, table } from '../format.js';
 import { loadSpec, openStore, print, printJson, viewRun, withJson, withSpec, type SpecArgs } from '../shared.js';
 import { taskJson } from './status.js';
 
@@ -50,7 +50,7 @@ export const tasksCommand: CommandModule<object, TasksArgs> = {
             t.state === 'completed' ? '100%' : pct(t.progress?.step, t.progress?.total),
             t.lastCheckpoint ? `step ${t.lastCheckpoint.step} (${formatAge(t.lastCheckpoint.time, now)})` : '-',
             String(t.attempts),
-            t.state === 'failed' ? c.red(t.error?.message ?? '') : t.state !== 'completed' && t.notes.length > 0 ? c.dim(t.notes[t.notes.length - 1]!.slice(25)) : '',
+            t.state === 'failed' ? c.red(t.error?.message ?? '') : t.state === 'completed' && resultHeadline(t.result) ? resultHeadline(t.result)! : t.state !== 'completed' && t.notes.length > 0 ? c.dim(t.notes[t.notes.length - 1]!.slice(25)) : '',
           ]),
           ['task', 'state', 'progress', 'last checkpoint', 'attempts', 'note'],
         ),

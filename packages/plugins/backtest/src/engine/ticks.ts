@@ -20,7 +20,7 @@ export function inferScale(values: ArrayLike<number>): number {
       const v = values[i]!;
       if (!Number.isFinite(v)) continue;
       const x = v * scale;
-      if (Math.abs(x - Math.round(x)) > 1e-9 * Math.max(1, Math.abs(x))) {
+      if (Math.abs(x - Math.round(x)) > Math.max(1e-7, Math.abs(x) * 4 * Number.EPSILON)) {
         ok = false;
         break;
       }
