@@ -19,6 +19,7 @@
  * ```
  */
 import { definePlugin } from '@runner/core';
+import backtest from '@runner/plugin-backtest';
 import { optionsSchema, type PaperOptions } from './schema.js';
 import type { PaperResult } from './result.js';
 
@@ -36,6 +37,11 @@ export default definePlugin<PaperOptions, PaperResult>({
   resumeSafe: ['until'],
   // How fast it replays, how it polls and how durably it commits never change what it trades.
   operational: ['durability', 'report', 'feed.speed', 'feed.intervalMs', 'feed.timeoutMs', 'feed.stallMs', 'feed.retry'],
+  // The backtester's own checks of the strategy and sizing forms (fast < slow, lower < upper, ...).
+  validate(o) {
+    const issues = backtest.validate?.({ strategy: o.strategy, sizing: o.sizing, checkpoint: {} } as never) ?? [];
+    return issues.filter((i) => i.path[0] === 'strategy' || i.path[0] === 'sizing');
+  },
   async run(ctx) {
     const { runPaper } = await import('./loop/run.js');
     return runPaper(ctx);

@@ -4,6 +4,7 @@
  * `strategy`, `commission`, `slippage` and `sizing` take the backtester's forms.
  */
 import type { JSONSchema } from '@runner/core';
+import backtest, { type StrategyOptions } from '@runner/plugin-backtest';
 
 export interface ReplayFeedOptions {
   type: 'replay';
@@ -26,10 +27,10 @@ export type Until = 'forever' | { bars: number } | { time: string };
 
 export interface PaperOptions {
   feed: FeedOptions;
-  strategy: Record<string, unknown> & ({ type: string } | { module: string });
+  strategy: StrategyOptions;
   symbol?: string;
   cash: number;
-  commission: { perUnit: number } | { pct: number } | { perOrder: number } | { none: true };
+  commission: { perUnit: number } | { pct: number } | { perOrder: number };
   slippage: { bps: number };
   sizing: { units: number } | { fraction: number; fractional?: boolean };
   allowShort: boolean;
@@ -81,6 +82,11 @@ const poll: JSONSchema = {
   },
 };
 
+function fromBacktest(name: string): JSONSchema {
+  const props = (backtest.schema as { properties: Record<string, JSONSchema> }).properties;
+  return structuredClone(props[name]!);
+}
+
 export const optionsSchema: JSONSchema = {
   type: 'object',
   additionalProperties: false,
@@ -96,45 +102,13 @@ export const optionsSchema: JSONSchema = {
         { if: { properties: { type: { const: 'poll' } } }, then: poll },
       ],
     },
-    strategy: {
-      type: 'object',
-      description: 'The backtester\'s strategy forms: { type: sma-cross, fast, slow }, { type: rsi, ... }, { type: model, from: train, enterAbove, exitBelow }, or { module: ./my-strategy.mjs }.',
-      anyOf: [{ required: ['type'] }, { required: ['module'] }],
-    },
+    // The backtester's own option forms, read from its plugin definition: one source, no copy.
+    strategy: fromBacktest('strategy'),
     symbol: { type: 'string', minLength: 1, description: 'Symbol of the orders (default: the cell\'s symbol, else the series\' symbol).' },
     cash: { type: 'number', exclusiveMinimum: 0, default: 10_000, description: 'Starting cash.' },
-    commission: {
-      type: 'object',
-      default: { none: true },
-      description: 'Commission per fill: { perUnit }, { pct } (percent of the traded value) or { perOrder }.',
-      oneOf: [
-        { type: 'object', additionalProperties: false, required: ['perUnit'], properties: { perUnit: { type: 'number', minimum: 0 } } },
-        { type: 'object', additionalProperties: false, required: ['pct'], properties: { pct: { type: 'number', minimum: 0 } } },
-        { type: 'object', additionalProperties: false, required: ['perOrder'], properties: { perOrder: { type: 'number', minimum: 0 } } },
-        { type: 'object', additionalProperties: false, required: ['none'], properties: { none: { const: true } } },
-      ],
-    },
-    slippage: {
-      type: 'object',
-      additionalProperties: false,
-      default: { bps: 0 },
-      description: 'Slippage against the trader on market and stop fills, in basis points.',
-      properties: { bps: { type: 'number', minimum: 0, default: 0 } },
-    },
-    sizing: {
-      type: 'object',
-      default: { units: 1 },
-      description: 'Units per entry: { units } or { fraction } of equity (whole units unless fractional: true).',
-      oneOf: [
-        { type: 'object', additionalProperties: false, required: ['units'], properties: { units: { type: 'number', exclusiveMinimum: 0 } } },
-        {
-          type: 'object',
-          additionalProperties: false,
-          required: ['fraction'],
-          properties: { fraction: { type: 'number', exclusiveMinimum: 0, maximum: 1 }, fractional: { type: 'boolean', default: false } },
-        },
-      ],
-    },
+    commission: fromBacktest('commission'),
+    slippage: fromBacktest('slippage'),
+    sizing: fromBacktest('sizing'),
     allowShort: { type: 'boolean', default: false, description: 'Whether entries may go short.' },
     until: {
       default: 'forever',

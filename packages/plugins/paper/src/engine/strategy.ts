@@ -1,11 +1,14 @@
 /**
- * The strategy forms the backtester accepts, resolved with the backtester's own engine exports:
- * a built-in `{ type, ...params }` or a custom `{ module, ...params }` written with
- * `defineStrategy`. The definitions themselves live in `@runner/plugin-backtest/engine`.
+ * The strategy forms the backtester accepts (`{ type, ...params }` or `{ module, params }`),
+ * resolved with the backtester's own engine exports. TODO(backtest exports): use the
+ * backtester's `resolveStrategy` (which also coarsens the tick scale for very large prices) and
+ * `modelSignal` once its package exports them; see /work/notes/paper-needs-from-backtest.md.
  */
-import { isAbsolute, resolve } from 'node:path';
+import { existsSync } from 'node:fs';
+import { resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { builtinStrategy, isStrategyDefinition, type StrategyDefinition } from '@runner/plugin-backtest/engine';
+import type { StrategyOptions } from '@runner/plugin-backtest';
 import { configError } from '../errors.js';
 
 export interface ResolvedStrategy {
@@ -13,22 +16,26 @@ export interface ResolvedStrategy {
   params: Record<string, unknown>;
 }
 
-export async function resolveStrategy(o: Record<string, unknown>, baseDir = process.cwd()): Promise<ResolvedStrategy> {
-  const { type, module, from: _from, ...params } = o as { type?: string; module?: string; from?: string };
-  if (typeof module === 'string') {
-    const file = isAbsolute(module) ? module : resolve(baseDir, module);
+const NOT_PARAMS = new Set(['type', 'module', 'params', 'from', 'which', 'batchSize']);
+
+export async function resolveStrategy(s: StrategyOptions): Promise<ResolvedStrategy> {
+  if (s.module) {
+    const file = resolve(s.module);
+    if (!existsSync(file)) throw configError(`strategy.module ${s.module}: no such file (${file})`, 'Paths are relative to the directory runner was started in');
     let mod: Record<string, unknown>;
     try {
       mod = (await import(pathToFileURL(file).href)) as Record<string, unknown>;
     } catch (err) {
-      throw configError(`strategy.module ${module}: cannot load ${file}: ${(err as Error).message}`, 'Give a path (relative to the directory runner was started in) to a module whose default export is defineStrategy({...})');
+      throw configError(`strategy.module ${s.module} failed to load: ${(err as Error).message}`, 'Fix the module; it must import without side effects');
     }
-    const def = mod.default ?? mod;
-    if (!isStrategyDefinition(def)) throw configError(`strategy.module ${module}: the default export is not a strategy`, 'Export default defineStrategy({ name, init, onBar }) from @runner/plugin-backtest/engine');
-    return { def, params };
+    const def = mod.default ?? mod.strategy;
+    if (!isStrategyDefinition(def)) throw configError(`strategy.module ${s.module} does not default-export a strategy`, 'export default defineStrategy({ name, init(params), onBar(state, bar, ctx) }) from @runner/plugin-backtest/engine');
+    return { def, params: { ...s.params } };
   }
-  if (type === 'model') {
+  if (s.type === 'model') {
     throw configError('strategy type "model" is not available to the paper trader yet', 'Use sma-cross, rsi or a custom module; see docs/paper.md');
   }
-  return { def: builtinStrategy(String(type), 'strategy.type'), params };
+  const params: Record<string, unknown> = {};
+  for (const [k, v] of Object.entries(s)) if (!NOT_PARAMS.has(k) && v !== undefined) params[k] = v;
+  return { def: builtinStrategy(String(s.type), 'strategy.type'), params };
 }
