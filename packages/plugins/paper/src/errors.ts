@@ -18,6 +18,8 @@ export class PaperError extends Error {
   readonly hint: string | undefined;
   readonly retryable: boolean;
   readonly details: Record<string, unknown>;
+  /** The spec's or the data's fault: a run whose failures are all bad input exits 2. */
+  readonly badInput: boolean;
 
   constructor(code: PaperErrorCode, message: string, options: { hint?: string; retryable?: boolean; cause?: unknown; details?: Record<string, unknown> } = {}) {
     super(options.hint ? `${message}. ${options.hint}` : message, options.cause === undefined ? undefined : { cause: options.cause });
@@ -26,6 +28,7 @@ export class PaperError extends Error {
     this.hint = options.hint;
     this.retryable = options.retryable ?? false;
     this.details = options.details ?? {};
+    this.badInput = code === 'PAPER_CONFIG' || code === 'PAPER_DATA' || code === 'PAPER_FEED';
   }
 }
 

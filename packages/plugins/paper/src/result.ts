@@ -6,6 +6,8 @@ import type { Difference } from './broker/reconcile.js';
 import type { ExportedFiles } from './export/export.js';
 
 export interface PaperResult {
+  /** One line for `runner status` and `runner tasks`: P&L, bars, fills, position, last bar. */
+  headline: string;
   symbol: string;
   /** Bars committed, across all attempts. */
   bars: number;

@@ -167,7 +167,9 @@ export async function runPaper(ctx: TaskContext<PaperOptions>): Promise<PaperRes
   ctx.log.info(reason === 'ended' ? `the replay has no more bars after ${iso(state.lastTime)}` : `until reached after bar ${iso(state.lastTime)}`);
   const health: FeedHealth = feed.health();
   const files = o.report ? await exportLedger(ctx, ledger, { symbol, startCash: o.cash, title: `${ctx.task.id} (paper)` }) : undefined;
+  const pnl = engine.equity - o.cash;
   return {
+    headline: `P&L ${pnl >= 0 ? '+' : ''}${pnl.toFixed(2)} (${pnl >= 0 ? '+' : ''}${((pnl / o.cash) * 100).toFixed(2)}%), ${state.bars} bars, ${state.trades} fills, position ${engine.position}, last bar ${iso(state.lastTime)}`,
     symbol,
     bars: state.bars,
     fills: state.trades,
@@ -175,7 +177,7 @@ export async function runPaper(ctx: TaskContext<PaperOptions>): Promise<PaperRes
     cash: engine.cash,
     position: engine.position,
     equity: engine.equity,
-    pnl: engine.equity - o.cash,
+    pnl,
     returnPct: (engine.equity / o.cash - 1) * 100,
     commission: engine.commissionPaid,
     lastBarTime: Number.isFinite(state.lastTime) ? iso(state.lastTime) : null,
