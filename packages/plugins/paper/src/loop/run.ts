@@ -5,10 +5,11 @@
  * Heavy modules load here, never when the plugin's definition is imported.
  */
 import type { TaskContext } from '@runner/core';
-import { commissionFn, createEngine, fillPrice, type EngineState, type Fill, type Order, type Trade } from '@runner/plugin-backtest/engine';
+import { createEngine, type EngineState, type Fill, type Trade } from '@runner/plugin-backtest/engine';
 import { reconcile, describeDifferences, type Difference } from '../broker/reconcile.js';
-import { SimulatedBroker, type FillModel } from '../broker/simulated.js';
-import type { Broker, BrokerFill, BrokerOrder } from '../broker/types.js';
+import { simulatedFills, toBrokerOrder } from '../broker/fill-model.js';
+import { SimulatedBroker } from '../broker/simulated.js';
+import type { Broker, BrokerFill } from '../broker/types.js';
 import { resolveStrategy } from '../engine/strategy.js';
 import type { Bar, Feed, FeedHealth, HealthListener } from '../feed/types.js';
 import { cellKeyOf } from '../ledger/ids.js';
@@ -203,21 +204,6 @@ function healthListener(ctx: TaskContext<PaperOptions>): HealthListener {
     else if (e.kind === 'recovered') ctx.log.info(`feed: ${e.message}`);
     else ctx.log.debug(`feed: ${e.message}`);
   };
-}
-
-/** The simulated broker fills with the engine's own fill price and commission rules. */
-function simulatedFills(o: PaperOptions): FillModel {
-  const commission = commissionFn(o.commission);
-  const bps = o.slippage.bps;
-  return (order, bar) => {
-    const eo: Order = { id: order.id, side: order.side, type: order.type, qty: order.qty, price: order.price ?? NaN, intent: order.intent, bar: 0, time: order.placedAt };
-    const price = fillPrice(eo, { ...bar, signal: NaN }, bps);
-    return Number.isNaN(price) ? undefined : { price, commission: commission(order.qty, price) };
-  };
-}
-
-function toBrokerOrder(o: Order, symbol: string): BrokerOrder {
-  return { id: o.id, symbol, side: o.side, qty: o.qty, type: o.type, ...(Number.isNaN(o.price) ? {} : { price: o.price }), placedAt: o.time, intent: o.intent };
 }
 
 /** Undefined when the broker reported exactly the fills the engine booked. */
