@@ -1,8 +1,8 @@
 /**
  * The simulated broker: an exchange that lives in the run store. It keeps its own account (cash,
- * positions, orders, fills per bar) in its own plugin database and commits every change durably,
- * as an exchange would, independently of the trader's ledger; so a crash between the two commits
- * is a real case and the restart contract (idempotent submit, repeatable settle) is exercised.
+ * positions, orders, fills per bar) in its own plugin database and commits every change in its own
+ * transaction, independently of the trader's ledger; so a crash between the two commits is a real
+ * case and the restart contract (idempotent submit, repeatable settle) is exercised.
  * Fills use the backtester's fill model (`fill`), so paper and backtest fill alike.
  */
 import type { PluginDb } from '@runner/core';

@@ -43,7 +43,11 @@ export async function runPaper(ctx: TaskContext<PaperOptions>): Promise<PaperRes
     hooks: { onFill: (f) => fills.push(f), onTrade: (t) => rounds.push(t) },
     ...(saved ? { state: saved.engine } : {}),
   });
-  const broker: Broker = new SimulatedBroker(ctx.db('broker'), scope, simulatedFills(o), o.cash, durable);
+  // The simulated broker lives in the same LMDB environment as the ledger, and LMDB makes commits
+  // durable in order: the bar's flushed ledger commit flushes the broker's earlier commits too, and
+  // a power loss before it loses both (the bar is then reprocessed). So its own commits need not
+  // wait for a flush each.
+  const broker: Broker = new SimulatedBroker(ctx.db('broker'), scope, simulatedFills(o), o.cash, false);
   const feed: Feed = feedHandle.feed;
   const rule = stopRule(o.until);
   let state: LedgerState<EngineState> = saved ?? { v: 1, bars: 0, lastTime: -Infinity, trades: 0, engine: engine.snapshot() };
