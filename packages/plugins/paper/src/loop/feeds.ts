@@ -26,13 +26,13 @@ export async function openFeed(ctx: TaskContext<PaperOptions>, after: number, on
   }
   const up = ctx.upstream[f.from];
   if (!up) {
-    throw configError(`${ctx.task.id}: feed.from is "${f.from}", but this stage does not need a stage of that name`, `Add "${f.from}" to the stage's needs, or set feed.from to the download stage it needs (${Object.keys(ctx.upstream).join(', ') || 'none'})`);
+    throw configError(`feed.from is "${f.from}", but this stage does not need a stage of that name`, `Add "${f.from}" to the stage's needs, or set feed.from to the download stage it needs (${Object.keys(ctx.upstream).join(', ') || 'none'})`);
   }
   if (Array.isArray(up)) {
-    throw configError(`${ctx.task.id}: feed.from "${f.from}" has ${up.length} tasks for this cell`, `Run the paper stage per the same matrix keys as ${f.from} (per: [symbol])`);
+    throw configError(`feed.from "${f.from}" has ${up.length} tasks for this cell`, `Run the paper stage per the same matrix keys as ${f.from} (per: [symbol])`);
   }
   const file = ((up as UpstreamTask<{ file?: unknown }>).result ?? {}).file;
-  if (typeof file !== 'string') throw configError(`${ctx.task.id}: the result of ${up.id} has no series file`, `feed.from must name a download stage with one symbol per task`);
+  if (typeof file !== 'string') throw configError(`the result of ${up.id} has no series file`, `feed.from must name a download stage with one symbol per task`);
   const s = await readSeries(file);
   for (const c of ['time', 'open', 'high', 'low', 'close'] as const) {
     if (!s.columns[c]) throw dataError(file, `the series has no "${c}" column (columns: ${Object.keys(s.columns).join(', ')})`, 'The paper trader needs OHLC bars; download with a source that gives open, high, low and close');
