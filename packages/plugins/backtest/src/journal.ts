@@ -1,35 +1,66 @@
 /**
- * The trade journal: append-only files next to the task's results, never rewritten. A checkpoint
- * records how far each file reached when it was taken; a resumed run cuts each file back to that
- * mark (dropping what a killed run wrote after its last checkpoint) and appends from there.
+ * The trade journal: append-only binary files next to the task's results, never rewritten. A
+ * checkpoint records how many records each file held when it was taken; a resumed run cuts each
+ * file back to that mark (dropping what a killed run wrote after its last checkpoint) and appends
+ * from there.
  *
- * - `fills.jsonl`, `trades.jsonl`: one JSON object per line, in order (JSON keeps floats exactly).
+ * - `fills.f64`: one record of 12 float64 per fill (exact: no decimal formatting on the hot path).
+ * - `trades.f64`: one record of 13 float64 per closed trade.
+ * Strings are not stored: the side and order type are codes, the intent an index into the
+ * intents table (kept in the checkpoint), and the order id is rebuilt from the cell, the order's
+ * bar time, the intent and its repeat number, exactly as the engine made it.
  *
- * Per-bar equity and position are not journaled: each fill records the cash and position after
- * it, so {@link rebuildBars} recomputes them with the engine's own arithmetic, bit for bit.
+ * Per-bar equity and position are not journaled either: each fill records the cash and position
+ * after it, so {@link rebuildBars} recomputes them with the engine's own arithmetic, bit for bit.
  */
-import { closeSync, existsSync, fstatSync, ftruncateSync, mkdirSync, openSync, readFileSync, readSync, writeSync } from 'node:fs';
+import { closeSync, existsSync, fstatSync, ftruncateSync, mkdirSync, openSync, readSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import { engineError } from './errors.js';
-import type { Fill, Trade } from './engine/types.js';
+import type { Fill, OrderType, Trade } from './engine/types.js';
 
 export interface JournalMarks {
+  /** Records, not bytes. */
   fills: number;
   trades: number;
 }
 
-const FILES = { fills: 'fills.jsonl', trades: 'trades.jsonl' } as const;
+const FILL_FIELDS = 12;
+const TRADE_FIELDS = 13;
+const FILES = { fills: 'fills.f64', trades: 'trades.f64' } as const;
+const WIDTH = { fills: FILL_FIELDS * 8, trades: TRADE_FIELDS * 8 } as const;
 type Which = keyof typeof FILES;
+const TYPES: OrderType[] = ['market', 'limit', 'stop'];
+
+/** Intent strings ↔ small integers, in order of first use. */
+export class Intents {
+  readonly list: string[];
+  private readonly index = new Map<string, number>();
+
+  constructor(list: string[] = []) {
+    this.list = [...list];
+    this.list.forEach((s, i) => this.index.set(s, i));
+  }
+
+  code(intent: string): number {
+    let i = this.index.get(intent);
+    if (i === undefined) {
+      i = this.list.length;
+      this.list.push(intent);
+      this.index.set(intent, i);
+    }
+    return i;
+  }
+}
 
 export class Journal {
   readonly dir: string;
-  private fds: Record<Which, number>;
-  private pos: JournalMarks;
+  private readonly fds: Record<Which, number>;
+  private readonly count: JournalMarks;
 
-  private constructor(dir: string, fds: Record<Which, number>, pos: JournalMarks) {
+  private constructor(dir: string, fds: Record<Which, number>, count: JournalMarks) {
     this.dir = dir;
     this.fds = fds;
-    this.pos = pos;
+    this.count = count;
   }
 
   /** Opens the journal; with `marks`, cuts it back to them, else starts it empty. */
@@ -40,10 +71,11 @@ export class Journal {
     for (const k of Object.keys(FILES) as Which[]) {
       const path = join(dir, FILES[k]);
       const fd = openSync(path, existsSync(path) ? 'r+' : 'w+');
-      const want = at[k];
+      const want = at[k] * WIDTH[k];
       const size = fstatSync(fd).size;
       if (size < want) {
         closeSync(fd);
+        for (const f of Object.values(fds)) closeSync(f);
         throw engineError(`journal ${path} has ${size} bytes, less than the ${want} its checkpoint recorded`, 'The journal was truncated outside the runner (or lost in a power failure); reset the task to run it from the start', { path });
       }
       ftruncateSync(fd, want);
@@ -53,41 +85,126 @@ export class Journal {
   }
 
   marks(): JournalMarks {
-    return { ...this.pos };
+    return { ...this.count };
   }
 
-  appendLines(which: 'fills' | 'trades', lines: string[]): void {
-    if (lines.length === 0) return;
-    const buf = Buffer.from(lines.join('\n') + '\n');
-    this.write(which, buf, this.pos[which]);
-    this.pos[which] += buf.length;
+  appendFills(fills: readonly Fill[], intents: Intents): void {
+    if (fills.length === 0) return;
+    const r = new Float64Array(fills.length * FILL_FIELDS);
+    let k = 0;
+    for (const f of fills) {
+      const h = f.orderId.lastIndexOf('#');
+      r[k++] = f.bar;
+      r[k++] = f.time;
+      r[k++] = f.side === 'buy' ? 0 : 1;
+      r[k++] = TYPES.indexOf(f.type);
+      r[k++] = intents.code(f.intent);
+      r[k++] = h > f.orderId.lastIndexOf('|') ? Number(f.orderId.slice(h + 1)) : 1;
+      r[k++] = f.orderTime;
+      r[k++] = f.qty;
+      r[k++] = f.price;
+      r[k++] = f.commission;
+      r[k++] = f.position;
+      r[k++] = f.cash;
+    }
+    this.write('fills', r, fills.length);
   }
 
-  private write(which: Which, buf: Uint8Array, at: number): void {
+  appendTrades(trades: readonly Trade[]): void {
+    if (trades.length === 0) return;
+    const r = new Float64Array(trades.length * TRADE_FIELDS);
+    let k = 0;
+    for (const t of trades) {
+      r[k++] = t.seq;
+      r[k++] = t.side === 'long' ? 0 : 1;
+      r[k++] = t.qty;
+      r[k++] = t.entryBar;
+      r[k++] = t.entryTime;
+      r[k++] = t.entryPrice;
+      r[k++] = t.exitBar;
+      r[k++] = t.exitTime;
+      r[k++] = t.exitPrice;
+      r[k++] = t.commission;
+      r[k++] = t.pnl;
+      r[k++] = t.returnPct;
+      r[k++] = t.bars;
+    }
+    this.write('trades', r, trades.length);
+  }
+
+  private write(which: Which, r: Float64Array, records: number): void {
+    const buf = new Uint8Array(r.buffer);
+    const at = this.count[which] * WIDTH[which];
     let off = 0;
     while (off < buf.length) off += writeSync(this.fds[which], buf, off, buf.length - off, at + off);
+    this.count[which] += records;
+  }
+
+  private read(which: Which): Float64Array {
+    const n = this.count[which] * WIDTH[which];
+    const out = new Float64Array(n / 8);
+    const view = new Uint8Array(out.buffer);
+    let off = 0;
+    while (off < n) {
+      const got = readSync(this.fds[which], view, off, n - off, off);
+      if (got === 0) throw engineError(`journal ${FILES[which]} ended early`, 'Reset the task to run it from the start');
+      off += got;
+    }
+    return out;
+  }
+
+  /** The fills written so far; order ids are rebuilt as `<prefix>|<order time>|<intent>[#n]`. */
+  readFills(intents: readonly string[], prefix: string): Fill[] {
+    const r = this.read('fills');
+    const out: Fill[] = [];
+    for (let k = 0; k < r.length; k += FILL_FIELDS) {
+      const intent = intents[r[k + 4]!]!;
+      const dup = r[k + 5]!;
+      const orderTime = r[k + 6]!;
+      out.push({
+        orderId: `${prefix}|${orderTime}|${intent}${dup > 1 ? `#${dup}` : ''}`,
+        orderTime,
+        bar: r[k]!,
+        time: r[k + 1]!,
+        side: r[k + 2] === 0 ? 'buy' : 'sell',
+        type: TYPES[r[k + 3]!]!,
+        intent,
+        qty: r[k + 7]!,
+        price: r[k + 8]!,
+        commission: r[k + 9]!,
+        position: r[k + 10]!,
+        cash: r[k + 11]!,
+      });
+    }
+    return out;
   }
 
   readTrades(): Trade[] {
-    return readJsonl<Trade>(join(this.dir, FILES.trades), this.pos.trades);
-  }
-
-  readFills<F>(): F[] {
-    return readJsonl<F>(join(this.dir, FILES.fills), this.pos.fills);
+    const r = this.read('trades');
+    const out: Trade[] = [];
+    for (let k = 0; k < r.length; k += TRADE_FIELDS) {
+      out.push({
+        seq: r[k]!,
+        side: r[k + 1] === 0 ? 'long' : 'short',
+        qty: r[k + 2]!,
+        entryBar: r[k + 3]!,
+        entryTime: r[k + 4]!,
+        entryPrice: r[k + 5]!,
+        exitBar: r[k + 6]!,
+        exitTime: r[k + 7]!,
+        exitPrice: r[k + 8]!,
+        commission: r[k + 9]!,
+        pnl: r[k + 10]!,
+        returnPct: r[k + 11]!,
+        bars: r[k + 12]!,
+      });
+    }
+    return out;
   }
 
   close(): void {
     for (const fd of Object.values(this.fds)) closeSync(fd);
   }
-}
-
-function readJsonl<T>(path: string, bytes: number): T[] {
-  if (bytes === 0) return [];
-  const text = readFileSync(path).subarray(0, bytes).toString('utf8');
-  return text
-    .split('\n')
-    .filter((l) => l.length > 0)
-    .map((l) => JSON.parse(l) as T);
 }
 
 /**

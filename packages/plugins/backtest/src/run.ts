@@ -10,7 +10,7 @@ import type { TaskContext } from '@runner/core';
 import { createEngine, type EngineState } from './engine/engine.js';
 import type { BarColumns, Fill, Trade } from './engine/types.js';
 import { loadSeries, seriesFile, type LoadedSeries } from './data/series.js';
-import { Journal, rebuildBars, type JournalMarks } from './journal.js';
+import { Intents, Journal, rebuildBars, type JournalMarks } from './journal.js';
 import { resolvePeriod, type Period } from './period.js';
 import type { BacktestOptions } from './schema.js';
 import { modelSignal, type ModelSignal } from './strategy/model-signal.js';
@@ -29,12 +29,16 @@ interface Checkpoint {
   firstTime: number;
   engine: EngineState;
   journal: JournalMarks;
+  /** The journal's intent table. */
+  intents: string[];
 }
 
 /** Bars per chunk when checkpoints go by time: small enough to notice a cancel within milliseconds. */
 const TIME_CHUNK = 1 << 14;
 /** Checkpoint saves in flight at once; LMDB commits queued ones together. */
 const MAX_INFLIGHT = 64;
+
+const turn = () => new Promise<void>((resolve) => setImmediate(resolve));
 
 export interface Prepared {
   where: string;
@@ -104,17 +108,20 @@ export async function runBacktest(taskCtx: TaskContext<BacktestOptions>): Promis
   if (saved && !usable) ctx.log.warn(`checkpoint #${saved.seq} is for other bars (period or series changed); starting from the first bar`);
   let row: number;
   let journal: Journal;
+  let intents: Intents;
   let engine;
   if (usable) {
     const s = saved.state;
     journal = Journal.open(journalDir, s.journal);
-    rebuildBars(journal.readFills<Fill>(), cols.close, from, s.row - from, o.cash, equity, position);
+    intents = new Intents(s.intents);
+    rebuildBars(journal.readFills(intents.list, config.idPrefix), cols.close, from, s.row - from, o.cash, equity, position);
     trades.push(...journal.readTrades());
     engine = createEngine({ config, strategy: strategy.def, params: strategy.params, info: { scale: strategy.scale }, hooks, state: s.engine });
     row = s.row;
     ctx.log.info(`resuming at bar ${row - from} of ${n} from checkpoint #${saved.seq} (${saved.type}); ${trades.length} trades so far`);
   } else {
     journal = Journal.open(journalDir);
+    intents = new Intents();
     engine = createEngine({ config, strategy: strategy.def, params: strategy.params, info: { scale: strategy.scale }, hooks });
     engine.warm(cols, period.warmFrom, from);
     row = from;
@@ -125,6 +132,7 @@ export async function runBacktest(taskCtx: TaskContext<BacktestOptions>): Promis
   const everyMs = everyBars === undefined ? (o.checkpoint.everySeconds ?? 30) * 1000 : Infinity;
   const chunk = everyBars ?? TIME_CHUNK;
   const inflight: Promise<unknown>[] = [];
+  const settled = new WeakSet<Promise<unknown>>();
   let saves = 0;
   /** Time spent taking checkpoints (journal, snapshot, encode) and waiting for the store to commit them. */
   let saveMs = 0;
@@ -135,12 +143,13 @@ export async function runBacktest(taskCtx: TaskContext<BacktestOptions>): Promis
   /** Appends the journal up to the current row and saves a checkpoint of the engine there. */
   const checkpoint = (type: 'periodic' | 'cancellation' | 'failure', state: EngineState, at: number, fills: number, tradesN: number): Promise<unknown> => {
     const t = performance.now();
-    journal.appendLines('fills', pendingFills.splice(0, fills).map((f) => JSON.stringify(f)));
-    journal.appendLines('trades', pendingTrades.splice(0, tradesN).map((t) => JSON.stringify(t)));
+    journal.appendFills(pendingFills.splice(0, fills), intents);
+    journal.appendTrades(pendingTrades.splice(0, tradesN));
     flushedRow = at;
-    const ck: Checkpoint = { format: CHECKPOINT_FORMAT, row: at, from, to, firstTime: cols.time[from]!, engine: state, journal: journal.marks() };
+    const ck: Checkpoint = { format: CHECKPOINT_FORMAT, row: at, from, to, firstTime: cols.time[from]!, engine: state, journal: journal.marks(), intents: [...intents.list] };
     saves++;
     const saved = ctx.checkpoint.save(ck, { step: at - from, total: n, type, metrics: { equity: state.equity, trades: state.trades } });
+    saved.then(() => settled.add(saved), () => undefined);
     lastSaveAt = performance.now();
     saveMs += lastSaveAt - t;
     return saved;
@@ -171,6 +180,10 @@ export async function runBacktest(taskCtx: TaskContext<BacktestOptions>): Promis
         inflight.push(checkpoint('periodic', good.state, row, good.fills, good.trades));
         if (inflight.length >= MAX_INFLIGHT) await wait(inflight.shift());
       }
+      // Let the event loop turn once per chunk: the store starts committing the checkpoints
+      // queued so far (on its own thread, while the next chunk runs), and a cancel gets through.
+      await turn();
+      while (inflight.length > 0 && settled.has(inflight[0]!)) inflight.shift();
     }
     await wait(Promise.all(inflight));
   } catch (err) {
@@ -183,9 +196,9 @@ export async function runBacktest(taskCtx: TaskContext<BacktestOptions>): Promis
     throw err;
   }
   const loopSeconds = (performance.now() - tLoop) / 1000;
-  journal.appendLines('fills', pendingFills.splice(0).map((f) => JSON.stringify(f)));
-  journal.appendLines('trades', pendingTrades.splice(0).map((t) => JSON.stringify(t)));
-  const fills = journal.readFills<Fill>();
+  journal.appendFills(pendingFills.splice(0), intents);
+  journal.appendTrades(pendingTrades.splice(0));
+  const fills = journal.readFills(intents.list, config.idPrefix);
   journal.close();
 
   const result = await writeResults(ctx, p, {

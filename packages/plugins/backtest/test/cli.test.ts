@@ -30,7 +30,7 @@ stages:
 ${extra}`;
 
 const ART = 'runs/bt/artifacts/backtest/symbol=AAA/cycle=1';
-const FILES = ['fills.csv', 'trades.csv', 'equity.csv', 'equity.arrow', 'trades.arrow', 'metrics.json', 'journal/fills.jsonl', 'journal/trades.jsonl'];
+const FILES = ['fills.csv', 'trades.csv', 'equity.csv', 'equity.arrow', 'trades.arrow', 'metrics.json', 'journal/fills.f64', 'journal/trades.f64'];
 const digest = (dir: string) => Object.fromEntries(FILES.map((f) => [f, createHash('sha256').update(readFileSync(join(dir, ART, f))).digest('hex')]));
 
 describe('backtest through the CLI', () => {

@@ -3,7 +3,7 @@
  * simulated kill -9, after a cancel and after a failure gives byte-identical results; bad input
  * is refused with the right code before anything is written.
  */
-import { existsSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { runPlugin } from '@runner/core/testing';
@@ -43,6 +43,10 @@ describe('resume', () => {
     expect(resumed.result!.resumedAtBar).toBeLessThan(30_000);
     expect(artifacts(resumed.result!)).toEqual(artifacts(clean.result!));
     expect(resumed.result!.metrics).toEqual(clean.result!.metrics);
+    // Order ids rebuilt from the journal are the engine's: cell | order bar time | intent.
+    const first = readFileSync(resumed.result!.files['fills.csv']!, 'utf8').split('\n')[1]!.split(',');
+    expect(first[0]).toMatch(/^symbol=TEST\|\d{13}\|cross-up$/);
+    expect(Number(first[0]!.split('|')[1])).toBe(Date.parse(first[2]!) - 60_000);
   });
 
   it('after a cancel: a cancellation checkpoint, then identical results', async () => {

@@ -8,23 +8,15 @@
  * snapshot it between any two bars and a restored engine continues bit for bit.
  */
 import { engineError } from '../errors.js';
-import { commissionFn, slipped, type CommissionFn } from './costs.js';
+import { commissionFn, type CommissionFn } from './costs.js';
+import { fillPrice } from './fills.js';
+import { RoundTrips, type OpenTrade } from './round-trips.js';
 import type { StrategyContext, StrategyDefinition, StrategyInfo } from './strategy.js';
-import type { Bar, BarColumns, EngineConfig, EngineHooks, Fill, Order, OrderRequest, Side, Trade } from './types.js';
+import type { Bar, BarColumns, EngineConfig, EngineHooks, Order, OrderRequest } from './types.js';
+
+export type { OpenTrade } from './round-trips.js';
 
 export const ENGINE_STATE_FORMAT = 'runner-backtest-engine/1';
-
-/** A round trip in progress. */
-export interface OpenTrade {
-  side: 'long' | 'short';
-  entryBar: number;
-  entryTime: number;
-  entryQty: number;
-  entryValue: number;
-  exitQty: number;
-  exitValue: number;
-  commission: number;
-}
 
 /** Everything the engine remembers between bars. Plain data: msgpack and structuredClone keep it exactly. */
 export interface EngineState {
@@ -71,10 +63,9 @@ export class Engine<P = unknown, S = unknown> implements StrategyContext {
   trading = true;
   /** Fills and closed trades since the start (or the snapshot), as counters. */
   fillCount = 0;
-  tradeCount = 0;
   commissionPaid = 0;
   private orders: Order[] = [];
-  private open: OpenTrade | null = null;
+  private readonly trips: RoundTrips;
   private sstate: S;
   private readonly hooks: EngineHooks;
   private readonly commission: CommissionFn;
@@ -96,6 +87,7 @@ export class Engine<P = unknown, S = unknown> implements StrategyContext {
     this.cash = o.config.cash;
     this.equity = o.config.cash;
     this.bar = this.view;
+    this.trips = new RoundTrips(o.state?.open ? { ...o.state.open } : null, o.state?.trades ?? 0, this.hooks.onTrade);
     if (o.state) {
       const s = o.state;
       if (s.format !== ENGINE_STATE_FORMAT) throw engineError(`engine state has format ${String(s.format)}`, `Expected ${ENGINE_STATE_FORMAT}; start the backtest afresh`);
@@ -106,8 +98,6 @@ export class Engine<P = unknown, S = unknown> implements StrategyContext {
       this.position = s.position;
       this.equity = s.equity;
       this.orders = s.orders.map((x) => ({ ...x }));
-      this.open = s.open ? { ...s.open } : null;
-      this.tradeCount = s.trades;
       this.fillCount = s.fills;
       this.commissionPaid = s.commission;
       this.sstate = structuredClone(s.strategy) as S;
@@ -126,8 +116,8 @@ export class Engine<P = unknown, S = unknown> implements StrategyContext {
       position: this.position,
       equity: this.equity,
       orders: this.orders.map((x) => ({ ...x })),
-      open: this.open ? { ...this.open } : null,
-      trades: this.tradeCount,
+      open: this.trips.open ? { ...this.trips.open } : null,
+      trades: this.trips.count,
       fills: this.fillCount,
       commission: this.commissionPaid,
       strategyName: this.strategy.name,
@@ -146,7 +136,12 @@ export class Engine<P = unknown, S = unknown> implements StrategyContext {
 
   /** The open round trip, if any (read-only). */
   get openTrade(): Readonly<OpenTrade> | null {
-    return this.open;
+    return this.trips.open;
+  }
+
+  /** Round trips closed so far. */
+  get tradeCount(): number {
+    return this.trips.count;
   }
 
   /**
@@ -266,6 +261,7 @@ export class Engine<P = unknown, S = unknown> implements StrategyContext {
     const price = type === 'market' ? NaN : req.price ?? NaN;
     if (type !== 'market' && !Number.isFinite(price)) throw engineError(`a ${type} order needs a finite price (got ${String(req.price)})`, 'Pass price: the limit or stop price');
     const intent = req.intent ?? req.side;
+    if (intent.includes('|') || intent.includes('#')) throw engineError(`order intent ${JSON.stringify(intent)} contains | or #`, 'Intents are part of order ids: use letters, digits, - and _');
     const time = this.bar.time;
     if (this.idTime !== time) {
       this.barIds.length = 0;
@@ -344,9 +340,10 @@ export class Engine<P = unknown, S = unknown> implements StrategyContext {
     this.position = prev + signed;
     this.commissionPaid += c;
     this.fillCount++;
-    this.track(prev, signed, price, c);
+    this.trips.fill(prev, this.position, signed, price, c, this.index, this.bar.time);
     this.hooks.onFill?.({
       orderId: o.id,
+      orderTime: o.time,
       bar: this.index,
       time: this.bar.time,
       side: o.side,
@@ -358,68 +355,5 @@ export class Engine<P = unknown, S = unknown> implements StrategyContext {
       position: this.position,
       cash: this.cash,
     });
-  }
-
-  /** Round-trip bookkeeping: a trade runs from flat to flat; a fill that flips splits in two. */
-  private track(prev: number, signed: number, price: number, c: number): void {
-    const abs = Math.abs(signed);
-    if (prev === 0 || Math.sign(prev) === Math.sign(signed)) {
-      if (!this.open) this.open = { side: signed > 0 ? 'long' : 'short', entryBar: this.index, entryTime: this.bar.time, entryQty: 0, entryValue: 0, exitQty: 0, exitValue: 0, commission: 0 };
-      this.open.entryQty += abs;
-      this.open.entryValue += abs * price;
-      this.open.commission += c;
-      return;
-    }
-    const closing = Math.min(abs, Math.abs(prev));
-    const t = this.open!;
-    t.exitQty += closing;
-    t.exitValue += closing * price;
-    t.commission += closing === abs ? c : (c * closing) / abs;
-    if (this.position === 0 || Math.sign(this.position) !== Math.sign(prev)) {
-      this.closeTrade(t, price);
-      const rest = abs - closing;
-      if (rest > 0) {
-        this.open = { side: signed > 0 ? 'long' : 'short', entryBar: this.index, entryTime: this.bar.time, entryQty: rest, entryValue: rest * price, exitQty: 0, exitValue: 0, commission: (c * rest) / abs };
-      }
-    }
-  }
-
-  private closeTrade(t: OpenTrade, price: number): void {
-    const gross = t.side === 'long' ? t.exitValue - t.entryValue * (t.exitQty / t.entryQty) : t.entryValue * (t.exitQty / t.entryQty) - t.exitValue;
-    const pnl = gross - t.commission;
-    const entryPrice = t.entryValue / t.entryQty;
-    this.open = null;
-    this.tradeCount++;
-    this.hooks.onTrade?.({
-      seq: this.tradeCount,
-      side: t.side,
-      qty: t.entryQty,
-      entryBar: t.entryBar,
-      entryTime: t.entryTime,
-      entryPrice,
-      exitBar: this.index,
-      exitTime: this.bar.time,
-      exitPrice: t.exitQty > 0 ? t.exitValue / t.exitQty : price,
-      commission: t.commission,
-      pnl,
-      returnPct: pnl / t.entryValue,
-      bars: this.index - t.entryBar,
-    });
-  }
-}
-
-/** The price `o` fills at on `bar`, or NaN when it does not fill there. */
-export function fillPrice(o: Order, bar: Bar, bps: number): number {
-  const slip = { bps };
-  const side: Side = o.side;
-  switch (o.type) {
-    case 'market':
-      return slipped(bar.open, side, slip);
-    case 'limit':
-      if (side === 'buy') return bar.open <= o.price ? bar.open : bar.low <= o.price ? o.price : NaN;
-      return bar.open >= o.price ? bar.open : bar.high >= o.price ? o.price : NaN;
-    case 'stop':
-      if (side === 'buy') return bar.open >= o.price ? slipped(bar.open, side, slip) : bar.high >= o.price ? slipped(o.price, side, slip) : NaN;
-      return bar.open <= o.price ? slipped(bar.open, side, slip) : bar.low <= o.price ? slipped(o.price, side, slip) : NaN;
   }
 }

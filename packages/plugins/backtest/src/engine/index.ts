@@ -16,7 +16,9 @@
  * const state = engine.snapshot();              // plain data; createEngine({ ..., state }) resumes
  * ```
  */
-export { createEngine, Engine, fillPrice, ENGINE_STATE_FORMAT, type EngineState, type OpenTrade, type CreateEngineOptions } from './engine.js';
+export { createEngine, Engine, ENGINE_STATE_FORMAT, type EngineState, type OpenTrade, type CreateEngineOptions } from './engine.js';
+export { fillPrice } from './fills.js';
+export { RoundTrips } from './round-trips.js';
 export { defineStrategy, isStrategyDefinition, type StrategyContext, type StrategyDefinition, type StrategyInfo } from './strategy.js';
 export { BUILTIN_STRATEGIES, builtinStrategy, smaCross, rsiStrategy, modelStrategy } from './strategies/index.js';
 export type { SmaCrossParams, SmaCrossState, RsiParams, RsiState, ModelParams, ModelState } from './strategies/index.js';

@@ -57,6 +57,8 @@ export interface Order {
 
 export interface Fill {
   orderId: string;
+  /** Time of the bar the order was placed on (part of its id). */
+  orderTime: number;
   /** Index and time of the bar it filled on. */
   bar: number;
   time: number;
