@@ -17,6 +17,8 @@ export interface TradeRecord extends BrokerFill {
   /** Cash and position after the fill, as the engine booked it. */
   cashAfter: number;
   positionAfter: number;
+  /** The rest of the engine's fill record (bar index, order type, ...), kept for the backtester's tables. */
+  engine?: Record<string, unknown>;
 }
 
 export interface EquityPoint {

@@ -143,6 +143,7 @@ export async function runPaper(ctx: TaskContext<PaperOptions>): Promise<PaperRes
         intent: f.intent,
         cashAfter: f.cash,
         positionAfter: f.position,
+        engine: { ...f },
       }));
       const equity: EquityPoint = { time: bar.time, close: bar.close, cash: engine.cash, position: engine.position, equity: engine.equity };
       const next: LedgerState<EngineState> = { v: 1, bars: state.bars + 1, lastTime: bar.time, trades: state.trades + trades.length, engine: engine.snapshot() };
