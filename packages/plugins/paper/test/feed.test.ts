@@ -16,8 +16,8 @@ afterEach(async () => {
   server = undefined;
 });
 
-function poll(url: string, after = -Infinity, events: string[] = []) {
-  return new PollFeed({ url, intervalMs: 20, timeoutMs: 300, stallMs: 400, retry: { baseMs: 5, maxMs: 40 }, after, onHealth: (_h, e) => e && events.push(e.kind) });
+function poll(url: string, after = -Infinity, events: string[] = [], lastBar?: Bar) {
+  return new PollFeed({ url, intervalMs: 20, timeoutMs: 300, stallMs: 400, retry: { baseMs: 5, maxMs: 40 }, after, onHealth: (_h, e) => e && events.push(e.kind), ...(lastBar ? { lastBar } : {}) });
 }
 
 async function take(feed: PollFeed, n: number): Promise<Bar[]> {
@@ -83,13 +83,18 @@ test('a restarted feed asks for bars after the last committed one and drops the 
   const bars = syntheticBars(10);
   server.push(...bars);
   server.fault({ type: 'revise' });
-  const feed = poll(server.url, bars[4]!.time);
+  const feed = poll(server.url, bars[4]!.time, [], bars[4]);
   expect(await take(feed, 5)).toEqual(bars.slice(5));
   expect(server.requests[0]!.since).toBe(bars[4]!.time);
-  // The bar at `since` came again (with other values): not applied, counted. After a restart the
-  // feed no longer knows that bar's values, so it counts as a duplicate of the committed bar.
-  const h = feed.health();
-  expect(h.duplicates + h.rejected).toBe(1);
+  // The committed bar came again with other values: a revision, rejected and counted.
+  expect(feed.health().rejected).toBe(1);
+  // Without the committed bar's values: a resend of that bar counts as a duplicate, older resent
+  // bars as late (rejected); none is applied.
+  server.fault({ type: 'duplicate' });
+  const blind = poll(server.url, bars[7]!.time);
+  expect(await take(blind, 2)).toEqual(bars.slice(8));
+  expect(blind.health().duplicates).toBe(1);
+  expect(blind.health().rejected).toBe(2);
 });
 
 test('a 404 on the first request is a configuration error naming the URL', async () => {

@@ -14,9 +14,13 @@ export class BarGuard {
   private last: number;
   private readonly recent = new Map<number, string>();
 
-  /** `after`: the time of the last bar already processed (-Infinity for none). */
-  constructor(after: number) {
+  /**
+   * `after`: the time of the last bar already processed (-Infinity for none); `lastBar`: that bar,
+   * when known, so that a resend of it after a restart is told apart from a revision.
+   */
+  constructor(after: number, lastBar?: Bar) {
     this.last = after;
+    if (lastBar && lastBar.time === after) this.recent.set(lastBar.time, keyOf(lastBar));
   }
 
   get lastTime(): number {

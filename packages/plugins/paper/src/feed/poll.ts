@@ -21,6 +21,8 @@ export interface PollOptions {
   retry: { baseMs: number; maxMs: number };
   /** Time of the last processed bar; bars at or before it are not asked for. */
   after: number;
+  /** The last processed bar itself, when known (tells a resend from a revision after a restart). */
+  lastBar?: Bar;
   onHealth?: HealthListener;
 }
 
@@ -43,7 +45,7 @@ export class PollFeed implements Feed {
   private readonly h: FeedHealth = { type: 'poll', state: 'starting', errors: 0, retries: 0, duplicates: 0, rejected: 0, stalled: false };
 
   constructor(private readonly o: PollOptions) {
-    this.guard = new BarGuard(o.after);
+    this.guard = new BarGuard(o.after, o.lastBar);
   }
 
   async next(signal: AbortSignal): Promise<Bar | undefined> {

@@ -39,6 +39,8 @@ export interface LedgerState<E = unknown> {
   trades: number;
   /** The engine's state after the last committed bar. */
   engine: E;
+  /** The last committed bar itself. */
+  lastBar?: { time: number; open: number; high: number; low: number; close: number; volume: number };
 }
 
 export interface BarCommit<E> {

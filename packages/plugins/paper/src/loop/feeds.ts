@@ -5,7 +5,7 @@ import { readSeries } from '@runner/core/series';
 import { configError, dataError } from '../errors.js';
 import { PollFeed } from '../feed/poll.js';
 import { ReplayFeed, type ReplayColumns } from '../feed/replay.js';
-import type { Feed, HealthListener } from '../feed/types.js';
+import type { Bar, Feed, HealthListener } from '../feed/types.js';
 import type { PaperOptions } from '../schema.js';
 
 export interface FeedHandle {
@@ -18,11 +18,11 @@ export interface FeedHandle {
   scale?: number;
 }
 
-export async function openFeed(ctx: TaskContext<PaperOptions>, after: number, onHealth: HealthListener): Promise<FeedHandle> {
+export async function openFeed(ctx: TaskContext<PaperOptions>, after: number, onHealth: HealthListener, lastBar?: Bar): Promise<FeedHandle> {
   const f = ctx.options.feed;
   if (f.type === 'poll') {
     const stallMs = f.stallMs > 0 ? f.stallMs : Math.max(5000, 5 * f.intervalMs);
-    return { feed: new PollFeed({ url: f.url, intervalMs: f.intervalMs, timeoutMs: f.timeoutMs, stallMs, retry: f.retry, after, onHealth }) };
+    return { feed: new PollFeed({ url: f.url, intervalMs: f.intervalMs, timeoutMs: f.timeoutMs, stallMs, retry: f.retry, after, onHealth, ...(lastBar ? { lastBar } : {}) }) };
   }
   const up = ctx.upstream[f.from];
   if (!up) {

@@ -29,7 +29,7 @@ export async function runPaper(ctx: TaskContext<PaperOptions>): Promise<PaperRes
   const durable = o.durability === 'flushed';
   const ledger = new PaperLedger<EngineState>(ctx.db('ledger'), scope, durable);
   const saved = ledger.load();
-  const feedHandle = await openFeed(ctx, saved?.lastTime ?? -Infinity, healthListener(ctx));
+  const feedHandle = await openFeed(ctx, saved?.lastTime ?? -Infinity, healthListener(ctx), saved?.lastBar);
   const symbol = o.symbol ?? (ctx.task.cell.symbol !== undefined ? String(ctx.task.cell.symbol) : feedHandle.symbol ?? 'ASSET');
   const { def, params } = await resolveStrategy(o.strategy);
   const config = { cash: o.cash, commission: o.commission, slippage: o.slippage, sizing: o.sizing, allowShort: o.allowShort, idPrefix: cellKeyOf(ctx.task.cell) };
@@ -146,7 +146,7 @@ export async function runPaper(ctx: TaskContext<PaperOptions>): Promise<PaperRes
         engine: { ...f },
       }));
       const equity: EquityPoint = { time: bar.time, close: bar.close, cash: engine.cash, position: engine.position, equity: engine.equity };
-      const next: LedgerState<EngineState> = { v: 1, bars: state.bars + 1, lastTime: bar.time, trades: state.trades + trades.length, engine: engine.snapshot() };
+      const next: LedgerState<EngineState> = { v: 1, bars: state.bars + 1, lastTime: bar.time, trades: state.trades + trades.length, engine: engine.snapshot(), lastBar: { ...bar } };
       const t1 = performance.now();
       await ledger.commit({ state: next, trades, equity, rounds });
       const t2 = performance.now();
