@@ -11,7 +11,7 @@ export interface PaperResult {
   symbol: string;
   /** Bars committed, across all attempts. */
   bars: number;
-  /** Fills booked. */
+  /** Fills booked (the trade log, `fills.csv`). */
   fills: number;
   /** Closed round trips. */
   roundTrips: number;

@@ -66,7 +66,7 @@ export function exported(cwd: string, name: string, task: PaperTask): Record<str
   const f = task.result.files;
   const runDir = join(cwd, 'runs', name);
   const read = (p: string) => readFileSync(join(runDir, p), 'utf8');
-  return { trades: read(f.trades.csv), equity: read(f.equity.csv), rounds: read(f.roundTrips), metrics: read(f.metrics) };
+  return { trades: read(f.fills.csv), equity: read(f.equity.csv), rounds: read(f.trades.csv), metrics: read(f.metrics) };
 }
 
 /**

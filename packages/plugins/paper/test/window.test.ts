@@ -125,8 +125,9 @@ test('a crash after the broker committed a bar and before the ledger did: reproc
   expect(done.duplicatesSuppressed).toBe(0);
   expect(done.fillMismatches).toBe(0);
   expect(done.reconcile.differences).toEqual([]);
+  expect(read(dir, done.files.fills.csv)).toBe(read(refDir, ref.files.fills.csv));
   expect(read(dir, done.files.trades.csv)).toBe(read(refDir, ref.files.trades.csv));
   expect(read(dir, done.files.equity.csv)).toBe(read(refDir, ref.files.equity.csv));
-  const ids = read(dir, done.files.trades.csv).trim().split('\n').slice(1).map((l) => l.split(',')[2]);
+  const ids = read(dir, done.files.fills.csv).trim().split('\n').slice(1).map((l) => l.split(',')[2]);
   expect(new Set(ids).size).toBe(ids.length);
 });
