@@ -36,7 +36,7 @@ interface Checkpoint {
 /** Bars per chunk when checkpoints go by time: small enough to notice a cancel within milliseconds. */
 const TIME_CHUNK = 1 << 14;
 /** Checkpoint saves in flight at once; LMDB commits queued ones together. */
-const MAX_INFLIGHT = 64;
+const MAX_INFLIGHT = 256;
 
 const turn = () => new Promise<void>((resolve) => setImmediate(resolve));
 
@@ -76,6 +76,7 @@ export async function runBacktest(taskCtx: TaskContext<BacktestOptions>): Promis
   if (eff.bestParams) ctx.log.info(`using the best parameters of ${eff.from}: ${JSON.stringify(eff.bestParams)}`);
   const o = ctx.options;
   const p = await prepare(ctx);
+  const prepareSeconds = (performance.now() - t0) / 1000;
   const { period, cols, strategy } = p;
   const { from, to } = period;
   const n = to - from;
@@ -212,6 +213,7 @@ export async function runBacktest(taskCtx: TaskContext<BacktestOptions>): Promis
     saveMs,
     waitMs,
     loopSeconds,
+    prepareSeconds,
     seconds: (performance.now() - t0) / 1000,
   });
   if (eff.bestParams) Object.assign(result, { bestParams: eff.bestParams, bestParamsFrom: eff.from });

@@ -27,7 +27,7 @@ beforeAll(async () => {
   const dir = tmp();
   trainFile = await seriesFile(slice(all as never, TRAIN_ROWS), 'TRAIN', dir);
   allFile = await seriesFile(all as never, 'ALL', dir);
-  const t = await runPlugin(trainPlugin, {
+  const t = await runPlugin(trainPlugin as never, {
     data: { file: trainFile, label: { forwardReturn: 1 }, split: { val: 0.2 } },
     model: { layers: [{ dense: { units: 8, activation: 'relu' } }, { dense: { units: 1 } }] },
     epochs: 2,

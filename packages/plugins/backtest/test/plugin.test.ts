@@ -121,6 +121,9 @@ describe('bad input', () => {
     const file = await seriesFile(gridSeries(500));
     await expectError(base(file, { strategy: { module: join(FIXTURES, 'not-a-strategy.mjs') } }), 'BACKTEST_STRATEGY', 'does not default-export a strategy', 'hello');
     await expectError(base(file, { strategy: { module: join(FIXTURES, 'nope.mjs') } }), 'BACKTEST_STRATEGY', 'no such file');
+    const ts = join(tmp(), 'my-strategy.ts');
+    writeFileSync(ts, 'export default {}\n');
+    await expectError(base(file, { strategy: { module: ts } }), 'BACKTEST_STRATEGY', 'TypeScript modules are not loaded yet', 'Compile it to .mjs');
   });
 
   it('nothing half-written: a failed task leaves no result files', async () => {

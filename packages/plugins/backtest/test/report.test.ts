@@ -34,11 +34,11 @@ describe('report.html', () => {
         if (!q.url().startsWith('file:') && !q.url().startsWith('data:')) requests.push(q.url());
       });
       await page.goto(pathToFileURL(r.result!.files['report.html']!).href);
-      await page.waitForFunction(() => (window as unknown as { runnerCharts: unknown[] }).runnerCharts?.length === 3);
+      await page.waitForFunction(() => (globalThis as unknown as { runnerCharts: unknown[] }).runnerCharts?.length === 3);
       const charts = await page.evaluate(() =>
-        (window as unknown as { runnerCharts: { root: HTMLElement; series: { label: string }[]; data: unknown[][] }[] }).runnerCharts.map((u) => {
-          const canvas = u.root.querySelector('canvas')!;
-          const ctx = canvas.getContext('2d')!;
+        (globalThis as unknown as { runnerCharts: { root: any; series: { label: string }[]; data: unknown[][] }[] }).runnerCharts.map((u) => {
+          const canvas = u.root.querySelector('canvas');
+          const ctx = canvas.getContext('2d');
           const px = ctx.getImageData(0, 0, canvas.width, canvas.height).data;
           let inked = 0;
           for (let i = 3; i < px.length; i += 4) if (px[i]! > 0) inked++;

@@ -30,7 +30,11 @@ export interface BacktestResult {
   /** Checkpoints of this attempt: how many, ms spent taking them (snapshot, journal, encode), ms waiting for the store to commit them. */
   checkpointing: { saves: number; saveMs: number; waitMs: number };
   barsPerSecond: number;
+  /** Seconds reading and checking the series, resolving the strategy (and predicting), choosing the period. */
+  prepareSeconds: number;
+  /** Seconds in the bar loop (checkpoints included). */
   loopSeconds: number;
+  /** Seconds of the whole attempt, results included. */
   seconds: number;
   model?: { task: string; features: string[]; predictions: number; dataEnd: string; estimated: boolean };
   /** The HPO parameters applied, and the task they came from. */
@@ -49,6 +53,7 @@ export interface RunOutcome {
   saveMs: number;
   waitMs: number;
   loopSeconds: number;
+  prepareSeconds: number;
   seconds: number;
 }
 
@@ -121,6 +126,7 @@ export async function writeResults(ctx: TaskContext<BacktestOptions>, p: Prepare
     checkpoints: r.saves,
     checkpointing: { saves: r.saves, saveMs: Math.round(r.saveMs), waitMs: Math.round(r.waitMs) },
     barsPerSecond: r.loopSeconds > 0 ? Math.round(bars / r.loopSeconds) : 0,
+    prepareSeconds: Math.round(r.prepareSeconds * 1e4) / 1e4,
     loopSeconds: Math.round(r.loopSeconds * 1e4) / 1e4,
     seconds: Math.round(r.seconds * 1e3) / 1e3,
     ...(model ? { model } : {}),

@@ -43,7 +43,7 @@ export async function resolveStrategy(s: StrategyOptions, close: Float64Array, w
     for (const k of PARAMS[s.type!] ?? []) if (s[k] !== undefined) params[k] = s[k];
     label = s.type === 'sma-cross' ? `sma-cross(${s.fast ?? 10}, ${s.slow ?? 50})` : s.type === 'rsi' ? `rsi(${s.period ?? 14}, ${s.lower ?? 30}/${s.upper ?? 70})` : `model`;
   }
-  let scale = inferScale(close);
+  let scale = typeof params.scale === 'number' ? params.scale : inferScale(close);
   if (def.name === 'sma-cross') {
     // Keep sumFast × slow and sumSlow × fast below 2^53: coarsen the grid for very large prices.
     const slow = (params.slow as number | undefined) ?? 50;
