@@ -33,8 +33,8 @@ interface Checkpoint {
   intents: string[];
 }
 
-/** Bars per chunk when checkpoints go by time: small enough to notice a cancel within milliseconds. */
-const TIME_CHUNK = 1 << 14;
+/** Bars per chunk when checkpoints go by time (a few milliseconds of work). */
+const TIME_CHUNK = 1 << 16;
 /** Checkpoint saves in flight at once; LMDB commits queued ones together. */
 const MAX_INFLIGHT = 256;
 
@@ -161,6 +161,8 @@ export async function runBacktest(taskCtx: TaskContext<BacktestOptions>): Promis
     waitMs += performance.now() - t;
   };
 
+  const turnMs = everyBars !== undefined ? 2 : 10;
+  let lastTurn = performance.now();
   let good = { state: engine.snapshot(), row, fills: 0, trades: 0 };
   const tLoop = performance.now();
   try {
@@ -181,10 +183,14 @@ export async function runBacktest(taskCtx: TaskContext<BacktestOptions>): Promis
         inflight.push(checkpoint('periodic', good.state, row, good.fills, good.trades));
         if (inflight.length >= MAX_INFLIGHT) await wait(inflight.shift());
       }
-      // Let the event loop turn once per chunk: the store starts committing the checkpoints
-      // queued so far (on its own thread, while the next chunk runs), and a cancel gets through.
-      await turn();
-      while (inflight.length > 0 && settled.has(inflight[0]!)) inflight.shift();
+      // Let the event loop turn every few milliseconds: the store starts committing the
+      // checkpoints queued so far (on its own thread, while the next chunks run), and a cancel
+      // gets through.
+      if (performance.now() - lastTurn >= turnMs) {
+        await turn();
+        lastTurn = performance.now();
+        while (inflight.length > 0 && settled.has(inflight[0]!)) inflight.shift();
+      }
     }
     await wait(Promise.all(inflight));
   } catch (err) {

@@ -62,22 +62,22 @@ describe('resume', () => {
   });
 
   it('after a failure: a failure checkpoint at the last clean chunk (default policy), then identical results', async () => {
-    const file = await seriesFile(gridSeries(20_000, 13));
+    const file = await seriesFile(gridSeries(150_000, 13));
     const gate = join(tmp(), 'fail');
-    const opts = base(file, { checkpoint: { everySeconds: 30 }, strategy: { module: join(FIXTURES, 'fail-once.mjs'), params: { gate, failAt: 18_345 } } });
+    const opts = base(file, { checkpoint: { everySeconds: 30 }, strategy: { module: join(FIXTURES, 'fail-once.mjs'), params: { gate, failAt: 140_345 } } });
     const clean = await run(opts);
     expect(clean.outcome).toBe('completed');
     const dir = tmp();
     writeFileSync(gate, '');
     const failed = await run(opts, { dir });
     expect(failed.outcome).toBe('failed');
-    expect(failed.error!.message).toContain('planned failure at bar 18345');
+    expect(failed.error!.message).toContain('planned failure at bar 140345');
     expect(existsSync(gate)).toBe(false);
     const last = failed.checkpoints[failed.checkpoints.length - 1]!;
     expect(last.type).toBe('failure');
-    expect(last.step).toBe(16_384);
+    expect(last.step).toBe(131_072);
     const resumed = await run(opts, { dir });
-    expect(resumed.result!.resumedAtBar).toBe(16_384);
+    expect(resumed.result!.resumedAtBar).toBe(131_072);
     expect(artifacts(resumed.result!)).toEqual(artifacts(clean.result!));
   });
 });

@@ -27,6 +27,8 @@ export interface SmaCrossState {
   sumSlow: number;
   /** Sign of (fast SMA − slow SMA) at the last bar where they differed; 0 before the first. */
   last: number;
+  /** Largest |ticks| for which window sums times a window length stay below 2^53. */
+  limit: number;
 }
 
 /**
@@ -43,10 +45,12 @@ export const smaCross = defineStrategy<SmaCrossParams, SmaCrossState>({
     const slow = p.slow ?? 50;
     if (!(Number.isInteger(fast) && Number.isInteger(slow) && fast >= 1 && fast < slow)) throw configErrorFor('sma-cross', `fast must be an integer >= 1 below slow (got fast ${fast}, slow ${slow})`, 'Set e.g. fast: 10, slow: 50');
     const scale = p.scale ?? info.scale ?? 1e4;
-    return { fast, slow, scale, short: p.short ?? false, ring: new Float64Array(slow), w: 0, f: slow - fast, n: 0, sumFast: 0, sumSlow: 0, last: 0 };
+    return { fast, slow, scale, short: p.short ?? false, ring: new Float64Array(slow), w: 0, f: slow - fast, n: 0, sumFast: 0, sumSlow: 0, last: 0, limit: Math.floor(EXACT_LIMIT / (slow * slow)) };
   },
   onBar(s, bar, ctx) {
     const t = Math.round(bar.close * s.scale);
+    // Every |tick| <= limit keeps |sums| <= slow × limit and their products below 2^53: exact.
+    if (t > s.limit || t < -s.limit) throw configErrorFor('sma-cross', `price ${bar.close} × scale ${s.scale} × window² exceeds 2^53 at bar time ${bar.time}`, 'Set a coarser strategy.scale (e.g. 100 for cents)');
     const slow = s.slow;
     const ring = s.ring;
     const c = s.n;
@@ -61,7 +65,6 @@ export const smaCross = defineStrategy<SmaCrossParams, SmaCrossState>({
     if (s.n < slow) return;
     const a = s.sumFast * slow;
     const b = s.sumSlow * s.fast;
-    if (a > EXACT_LIMIT || b > EXACT_LIMIT || a < -EXACT_LIMIT || b < -EXACT_LIMIT) throw configErrorFor('sma-cross', `prices × scale × window exceed 2^53 at bar time ${bar.time}`, 'Set a coarser strategy.scale (e.g. 100 for cents)');
     if (a > b) {
       if (s.last < 0) ctx.enterLong('cross-up');
       s.last = 1;
