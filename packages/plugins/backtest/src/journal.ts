@@ -56,6 +56,9 @@ export class Journal {
   readonly dir: string;
   private readonly fds: Record<Which, number>;
   private readonly count: JournalMarks;
+  /** Records encoded but not written yet (no objects kept alive between checkpoints). */
+  private buf = { fills: new Float64Array(FILL_FIELDS * 1024), trades: new Float64Array(TRADE_FIELDS * 1024) };
+  readonly pending: JournalMarks = { fills: 0, trades: 0 };
 
   private constructor(dir: string, fds: Record<Which, number>, count: JournalMarks) {
     this.dir = dir;
@@ -88,52 +91,68 @@ export class Journal {
     return { ...this.count };
   }
 
-  appendFills(fills: readonly Fill[], intents: Intents): void {
-    if (fills.length === 0) return;
-    const r = new Float64Array(fills.length * FILL_FIELDS);
-    let k = 0;
-    for (const f of fills) {
-      const h = f.orderId.lastIndexOf('#');
-      r[k++] = f.bar;
-      r[k++] = f.time;
-      r[k++] = f.side === 'buy' ? 0 : 1;
-      r[k++] = TYPES.indexOf(f.type);
-      r[k++] = intents.code(f.intent);
-      r[k++] = h > f.orderId.lastIndexOf('|') ? Number(f.orderId.slice(h + 1)) : 1;
-      r[k++] = f.orderTime;
-      r[k++] = f.qty;
-      r[k++] = f.price;
-      r[k++] = f.commission;
-      r[k++] = f.position;
-      r[k++] = f.cash;
+  private room(which: Which): Float64Array {
+    const width = which === 'fills' ? FILL_FIELDS : TRADE_FIELDS;
+    let b = this.buf[which];
+    if ((this.pending[which] + 1) * width > b.length) {
+      const bigger = new Float64Array(b.length * 2);
+      bigger.set(b);
+      this.buf[which] = b = bigger;
     }
-    this.write('fills', r, fills.length);
+    return b;
   }
 
-  appendTrades(trades: readonly Trade[]): void {
-    if (trades.length === 0) return;
-    const r = new Float64Array(trades.length * TRADE_FIELDS);
-    let k = 0;
-    for (const t of trades) {
-      r[k++] = t.seq;
-      r[k++] = t.side === 'long' ? 0 : 1;
-      r[k++] = t.qty;
-      r[k++] = t.entryBar;
-      r[k++] = t.entryTime;
-      r[k++] = t.entryPrice;
-      r[k++] = t.exitBar;
-      r[k++] = t.exitTime;
-      r[k++] = t.exitPrice;
-      r[k++] = t.commission;
-      r[k++] = t.pnl;
-      r[k++] = t.returnPct;
-      r[k++] = t.bars;
+  /** Encodes a fill into the pending buffer. */
+  addFill(f: Fill, intents: Intents): void {
+    const r = this.room('fills');
+    let k = this.pending.fills++ * FILL_FIELDS;
+    const h = f.orderId.lastIndexOf('#');
+    r[k++] = f.bar;
+    r[k++] = f.time;
+    r[k++] = f.side === 'buy' ? 0 : 1;
+    r[k++] = TYPES.indexOf(f.type);
+    r[k++] = intents.code(f.intent);
+    r[k++] = h > f.orderId.lastIndexOf('|') ? Number(f.orderId.slice(h + 1)) : 1;
+    r[k++] = f.orderTime;
+    r[k++] = f.qty;
+    r[k++] = f.price;
+    r[k++] = f.commission;
+    r[k++] = f.position;
+    r[k] = f.cash;
+  }
+
+  /** Encodes a closed trade into the pending buffer. */
+  addTrade(t: Trade): void {
+    const r = this.room('trades');
+    let k = this.pending.trades++ * TRADE_FIELDS;
+    r[k++] = t.seq;
+    r[k++] = t.side === 'long' ? 0 : 1;
+    r[k++] = t.qty;
+    r[k++] = t.entryBar;
+    r[k++] = t.entryTime;
+    r[k++] = t.entryPrice;
+    r[k++] = t.exitBar;
+    r[k++] = t.exitTime;
+    r[k++] = t.exitPrice;
+    r[k++] = t.commission;
+    r[k++] = t.pnl;
+    r[k++] = t.returnPct;
+    r[k] = t.bars;
+  }
+
+  /** Writes the first `fills` and `trades` pending records to the files; later ones stay pending. */
+  flush(fills = this.pending.fills, trades = this.pending.trades): void {
+    for (const [which, n, width] of [['fills', fills, FILL_FIELDS], ['trades', trades, TRADE_FIELDS]] as const) {
+      if (n === 0) continue;
+      const b = this.buf[which];
+      this.write(which, b.subarray(0, n * width), n);
+      b.copyWithin(0, n * width, this.pending[which] * width);
+      this.pending[which] -= n;
     }
-    this.write('trades', r, trades.length);
   }
 
   private write(which: Which, r: Float64Array, records: number): void {
-    const buf = new Uint8Array(r.buffer);
+    const buf = new Uint8Array(r.buffer, r.byteOffset, r.byteLength);
     const at = this.count[which] * WIDTH[which];
     let off = 0;
     while (off < buf.length) off += writeSync(this.fds[which], buf, off, buf.length - off, at + off);

@@ -82,15 +82,12 @@ export async function runBacktest(taskCtx: TaskContext<BacktestOptions>): Promis
   const n = to - from;
   ctx.log.info(`${p.series.file}: ${p.series.rows} bars; trading ${n} bars (${period.describe})${period.inSample ? ', IN-SAMPLE (allowInSample)' : ''} with ${strategy.label}; price tick ${1 / strategy.scale}`);
 
-  const pendingFills: Fill[] = [];
-  const pendingTrades: Trade[] = [];
-  const trades: Trade[] = [];
+  // Fills and trades go straight into the journal's pending buffer (encoded, not kept as objects).
+  let journal: Journal;
+  let intents: Intents;
   const hooks = {
-    onFill: (f: Fill) => void pendingFills.push(f),
-    onTrade: (t: Trade) => {
-      trades.push(t);
-      pendingTrades.push(t);
-    },
+    onFill: (f: Fill) => journal.addFill(f, intents),
+    onTrade: (t: Trade) => journal.addTrade(t),
   };
   const config = {
     cash: o.cash,
@@ -108,18 +105,15 @@ export async function runBacktest(taskCtx: TaskContext<BacktestOptions>): Promis
   const usable = saved && saved.state.format === CHECKPOINT_FORMAT && saved.state.from === from && saved.state.to === to && saved.state.firstTime === cols.time[from];
   if (saved && !usable) ctx.log.warn(`checkpoint #${saved.seq} is for other bars (period or series changed); starting from the first bar`);
   let row: number;
-  let journal: Journal;
-  let intents: Intents;
   let engine;
   if (usable) {
     const s = saved.state;
     journal = Journal.open(journalDir, s.journal);
     intents = new Intents(s.intents);
     rebuildBars(journal.readFills(intents.list, config.idPrefix), cols.close, from, s.row - from, o.cash, equity, position);
-    trades.push(...journal.readTrades());
     engine = createEngine({ config, strategy: strategy.def, params: strategy.params, info: { scale: strategy.scale }, hooks, state: s.engine });
     row = s.row;
-    ctx.log.info(`resuming at bar ${row - from} of ${n} from checkpoint #${saved.seq} (${saved.type}); ${trades.length} trades so far`);
+    ctx.log.info(`resuming at bar ${row - from} of ${n} from checkpoint #${saved.seq} (${saved.type}); ${s.engine.trades} trades so far`);
   } else {
     journal = Journal.open(journalDir);
     intents = new Intents();
@@ -144,8 +138,7 @@ export async function runBacktest(taskCtx: TaskContext<BacktestOptions>): Promis
   /** Appends the journal up to the current row and saves a checkpoint of the engine there. */
   const checkpoint = (type: 'periodic' | 'cancellation' | 'failure', state: EngineState, at: number, fills: number, tradesN: number): Promise<unknown> => {
     const t = performance.now();
-    journal.appendFills(pendingFills.splice(0, fills), intents);
-    journal.appendTrades(pendingTrades.splice(0, tradesN));
+    journal.flush(fills, tradesN);
     flushedRow = at;
     const ck: Checkpoint = { format: CHECKPOINT_FORMAT, row: at, from, to, firstTime: cols.time[from]!, engine: state, journal: journal.marks(), intents: [...intents.list] };
     saves++;
@@ -171,7 +164,7 @@ export async function runBacktest(taskCtx: TaskContext<BacktestOptions>): Promis
       engine.run(cols, row, end, { equity, position, offset: row - from });
       row = end;
       const ts = performance.now();
-      good = { state: engine.snapshot(), row, fills: pendingFills.length, trades: pendingTrades.length };
+      good = { state: engine.snapshot(), row, fills: journal.pending.fills, trades: journal.pending.trades };
       saveMs += performance.now() - ts;
       ctx.progress({ step: row - from, total: n, metrics: { equity: engine.equity, trades: engine.tradeCount } });
       if (ctx.signal.aborted) {
@@ -203,9 +196,9 @@ export async function runBacktest(taskCtx: TaskContext<BacktestOptions>): Promis
     throw err;
   }
   const loopSeconds = (performance.now() - tLoop) / 1000;
-  journal.appendFills(pendingFills.splice(0), intents);
-  journal.appendTrades(pendingTrades.splice(0));
+  journal.flush();
   const fills = journal.readFills(intents.list, config.idPrefix);
+  const trades = journal.readTrades();
   journal.close();
 
   const result = await writeResults(ctx, p, {
