@@ -11,7 +11,7 @@ import { schemaProblem } from '../config/validate.js';
 import type { JSONSchema, PluginDefinition } from './types.js';
 
 /** Plugins that ship with the runner, as `@runner/plugin-<name>` packages. */
-export const BUILTIN_PLUGINS = ['steps', 'download', 'train', 'hpo', 'backtest'] as const;
+export const BUILTIN_PLUGINS = ['steps', 'download', 'train', 'hpo', 'backtest', 'paper'] as const;
 
 export interface LoadedPlugin {
   name: string;

@@ -173,8 +173,12 @@ export interface PluginDb {
   get<T = unknown>(key: DbKey): T | undefined;
   /** Entries whose keys start with `prefix` (an array key prefix), in key order. */
   range<T = unknown>(options?: { start?: DbKey; end?: DbKey; reverse?: boolean; limit?: number }): Iterable<{ key: DbKey; value: T }>;
-  /** Runs `fn` in one atomic write transaction and resolves once it is committed. */
-  transaction<T>(fn: (tx: PluginDbWriter) => T): Promise<T>;
+  /**
+   * Runs `fn` in one atomic write transaction and resolves once it is committed (visible to other
+   * threads and processes, and kept if the process is killed). With `durable: true` it resolves
+   * only once the commit is also flushed to disk (fsync), so it survives a power loss or an OS crash.
+   */
+  transaction<T>(fn: (tx: PluginDbWriter) => T, options?: { durable?: boolean }): Promise<T>;
   put(key: DbKey, value: unknown): Promise<void>;
   remove(key: DbKey): Promise<void>;
 }
@@ -290,13 +294,16 @@ export type OptionPath<T, Depth extends unknown[] = []> = [T] extends [never]
   ? never
   : Depth['length'] extends 4
   ? never
-  : [keyof T] extends [never]
-    ? string
-  : string extends keyof T
-    ? string
-    : {
-        [K in keyof T & string]: K | (NonNullable<T[K]> extends readonly unknown[] ? never : NonNullable<T[K]> extends Record<string, unknown> | object ? `${K}.${OptionPath<NonNullable<T[K]>, [...Depth, 1]>}` : never);
-      }[keyof T & string];
+  : // Distributes over unions, so every variant's keys count (e.g. a feed that is replay | poll).
+    T extends unknown
+    ? [keyof T] extends [never]
+      ? string
+      : string extends keyof T
+        ? string
+        : {
+            [K in keyof T & string]: K | (NonNullable<T[K]> extends readonly unknown[] ? never : NonNullable<T[K]> extends Record<string, unknown> | object ? `${K}.${OptionPath<NonNullable<T[K]>, [...Depth, 1]>}` : never);
+          }[keyof T & string]
+    : never;
 
 type Simplify<T> = { [K in keyof T]: T[K] } & {};
 

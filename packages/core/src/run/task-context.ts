@@ -172,7 +172,12 @@ function openPluginDb(store: RunStore, name: string): PluginDb {
     *range<T>(options: { start?: DbKey; end?: DbKey; reverse?: boolean; limit?: number } = {}) {
       for (const { key, value } of db.getRange(options as never)) yield { key: key as DbKey, value: value as T };
     },
-    transaction: (fn) => db.transaction(() => fn(writer)),
+    transaction: async (fn, options) => {
+      const out = await db.transaction(() => fn(writer));
+      // lmdb commits with overlappingSync: the commit is visible before its fsync completes.
+      if (options?.durable) await db.flushed;
+      return out;
+    },
     put: async (key, value) => {
       await db.put(key as Key, value);
     },

@@ -187,6 +187,8 @@ function render(view: RunView): void {
         ]),
       ),
     );
+    // A long-running task's own status line (a paper trader: last bar, position, feed health).
+    for (const t of running) if (t.progress?.message) print(c.dim(`  ${t.id}: ${t.progress.message}`));
   }
   const results = view.tasks.filter((t) => t.state === 'completed' && resultHeadline(t.result));
   if (results.length > 0) {
