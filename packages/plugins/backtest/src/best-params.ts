@@ -11,7 +11,11 @@ export function effectiveContext(ctx: TaskContext<BacktestOptions>): { ctx: Task
   const sources: { id: string; params: Record<string, unknown> }[] = [];
   for (const up of Object.values(ctx.upstream)) {
     for (const u of (Array.isArray(up) ? up : [up]) as UpstreamTask[]) {
-      const bp = (u.result as { bestParams?: unknown } | null)?.bestParams;
+      const r = u.result as { bestParams?: unknown; bestParamsFrom?: unknown } | null;
+      // A task that trained with a study's parameters (a train stage after hpo) passes them on
+      // in its result; they are its own options, not this stage's.
+      if (typeof r?.bestParamsFrom === 'string') continue;
+      const bp = r?.bestParams;
       if (bp && typeof bp === 'object' && !Array.isArray(bp)) sources.push({ id: u.id, params: bp as Record<string, unknown> });
     }
   }

@@ -35,4 +35,9 @@ export default definePlugin<BacktestOptions, BacktestResult>({
     const { runBacktest } = await import('./run.js');
     return runBacktest(ctx);
   },
+  // `runner report` and the dashboard: equity against buy-and-hold and drawdown per cell.
+  async report(input) {
+    const { equityReport, BACKTEST_REPORT } = await import('./results/run-report.js');
+    return equityReport(input, BACKTEST_REPORT);
+  },
 });

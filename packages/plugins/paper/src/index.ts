@@ -46,4 +46,19 @@ export default definePlugin<PaperOptions, PaperResult>({
     const { runPaper } = await import('./loop/run.js');
     return runPaper(ctx);
   },
+  // `runner report` and the dashboard: the backtester's equity and drawdown sections.
+  async report(input) {
+    const { equityReport } = await import('@runner/plugin-backtest/report');
+    return equityReport(input, {
+      label: 'Paper',
+      equityFile: (r) => (r as { files?: { equity?: { arrow?: string } } }).files?.equity?.arrow,
+      metrics: [
+        { key: 'returnPct', title: 'return %' },
+        { key: 'pnl', title: 'P&L' },
+        { key: 'roundTrips', title: 'trades' },
+        { key: 'fills', title: 'fills' },
+        { key: 'bars', title: 'bars' },
+      ],
+    });
+  },
 });

@@ -7,7 +7,9 @@ import { renderReport } from '../../report/render.js';
 import { sourceFromSpec } from '../../report/source.js';
 import { RunStore } from '../../store/lmdb-store.js';
 import { writeFileAtomic } from '../../util/fs.js';
-import { formatBytes, formatDuration } from '../format.js';
+import { formatBytes, formatDuration, table } from '../format.js';
+import { formatMetric } from '../../report/headline.js';
+import type { ReportModel } from '../../report/build.js';
 import { invocation } from '../invocation.js';
 import { loadSpec, print, printJson, storeExists, withJson, withSpec, type SpecArgs } from '../shared.js';
 
@@ -44,6 +46,7 @@ export const reportCommand: CommandModule<object, ReportArgs> = {
       } catch (err) {
         throw usage(`cannot write the report to ${file} (${(err as Error).message})`, args.out ? 'Pass a writable directory with --out.' : 'Pass a writable directory with --out, e.g. --out reports/.');
       }
+      print(cellSummary(model));
       print(`wrote ${file} (${formatBytes(Buffer.byteLength(html))}, ${model.stages.reduce((a, s) => a + s.sections.length, 0)} plugin sections) in ${formatDuration(performance.now() - t0)}`);
       print(`open it in a browser: file://${file}`);
     } finally {
@@ -51,3 +54,17 @@ export const reportCommand: CommandModule<object, ReportArgs> = {
     }
   },
 };
+
+/** One row per cell and cycle, one column per stage: its headline metric, else its state. */
+export function cellSummary(model: ReportModel): string {
+  const stages = model.stages.map((s) => s.id).filter((id) => model.cells.some((c) => c.stages[id]?.headline || c.stages[id]));
+  const rows = model.cells.map((c) => [
+    c.cell + (model.cells.some((x) => x.cycle !== c.cycle) ? ` (cycle ${c.cycle})` : ''),
+    ...stages.map((id) => {
+      const s = c.stages[id];
+      if (!s) return '';
+      return s.headline ? `${s.headline.name} ${formatMetric(s.headline.value)}` : s.state;
+    }),
+  ]);
+  return table(rows, ['cell', ...stages]);
+}
