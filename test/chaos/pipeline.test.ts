@@ -10,6 +10,7 @@ import { join } from 'node:path';
 import { describe, expect, test } from 'vitest';
 // @ts-expect-error: plain ESM module shared with bench/chaos
 import { diffSnapshots, removeLockFiles, REPO, rng, runUntilDone, snapshotRun, startRunner } from './harness.mjs';
+// @ts-expect-error: plain ESM module shared with bench/chaos
 import { CHAOS_SET } from './scale.mjs';
 
 const SPEC = readFileSync(join(REPO, 'configs/quickstart.yaml'), 'utf8');
