@@ -2,7 +2,7 @@ import type { CommandModule } from 'yargs';
 import { idMatcher } from '../../run/plan.js';
 import { TASK_STATES } from '../../store/types.js';
 import { headlineMetric, formatMetric, naturalCompare } from '../../report/headline.js';
-import { c, formatAge, formatDuration, pct, stateColor, table } from '../format.js';
+import { c, formatAge, formatDuration, pct, resultHeadline, stateColor, table } from '../format.js';
 import { progressText } from '../progress-text.js';
 import { loadSpec, openStore, print, printJson, viewRun, withJson, withSpec, type SpecArgs } from '../shared.js';
 import { taskJson } from './status.js';
@@ -50,6 +50,9 @@ export const tasksCommand: CommandModule<object, TasksArgs> = {
       const now = Date.now();
       const noteOf = (t: (typeof rows)[number]) => {
         if (t.state === 'failed') return c.red(t.error?.message ?? '');
+        // A plugin's one-line summary of a finished task (a backtest's return, Sharpe, drawdown).
+        const headline = t.state === 'completed' ? resultHeadline(t.result) : undefined;
+        if (headline) return headline;
         const last = t.notes[t.notes.length - 1];
         // Notes are stored as `<ISO time> <text>`.
         return last ? c.dim(last.replace(/^\d{4}-\d\d-\d\dT[\d:.]+Z\s*/, '')) : '';
