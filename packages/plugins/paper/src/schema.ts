@@ -28,6 +28,9 @@ export type Until = 'forever' | { bars: number } | { time: string };
 export interface PaperOptions {
   feed: FeedOptions;
   strategy: StrategyOptions;
+  /** Which bars of a replayed series trade (the backtester's form); a model strategy defaults to `{ after: training }`. */
+  period?: { after?: 'training'; start?: string; end?: string };
+  allowInSample: boolean;
   symbol?: string;
   cash: number;
   commission: { perUnit: number } | { pct: number } | { perOrder: number };
@@ -104,6 +107,9 @@ export const optionsSchema: JSONSchema = {
     },
     // The backtester's own option forms, read from its plugin definition: one source, no copy.
     strategy: fromBacktest('strategy'),
+    // Which bars a replay trades, and the look-ahead guard for a model strategy: the backtester's forms.
+    period: fromBacktest('period'),
+    allowInSample: fromBacktest('allowInSample'),
     symbol: { type: 'string', minLength: 1, description: 'Symbol of the orders (default: the cell\'s symbol, else the series\' symbol).' },
     cash: { type: 'number', exclusiveMinimum: 0, default: 10_000, description: 'Starting cash.' },
     commission: fromBacktest('commission'),
