@@ -85,6 +85,12 @@ const poll: JSONSchema = {
   },
 };
 
+/** The fields of a feed form, without their checks (the form's schema does those). */
+function fieldsOf(form: JSONSchema): Record<string, JSONSchema> {
+  const props = (form as { properties: Record<string, JSONSchema> }).properties;
+  return Object.fromEntries(Object.entries(props).filter(([k]) => k !== 'type').map(([k, v]) => [k, { description: (v as { description?: string }).description ?? k }]));
+}
+
 function fromBacktest(name: string): JSONSchema {
   const props = (backtest.schema as { properties: Record<string, JSONSchema> }).properties;
   return structuredClone(props[name]!);
@@ -99,7 +105,13 @@ export const optionsSchema: JSONSchema = {
       type: 'object',
       description: 'Where bars come from: { type: replay, from: download, speed: 100 | max } or { type: poll, url, intervalMs }.',
       required: ['type'],
-      properties: { type: { enum: ['replay', 'poll'], description: 'replay: a stored series; poll: a live HTTP feed.' } },
+      // Every field of either form, named here too (checked by the form's own schema below), so that
+      // option paths such as feed.speed resolve for `operational`.
+      properties: {
+        type: { enum: ['replay', 'poll'], description: 'replay: a stored series; poll: a live HTTP feed.' },
+        ...fieldsOf(replay),
+        ...fieldsOf(poll),
+      },
       allOf: [
         { if: { properties: { type: { const: 'replay' } } }, then: replay },
         { if: { properties: { type: { const: 'poll' } } }, then: poll },
