@@ -159,3 +159,29 @@ test('a crash mid-replay resumes after the last committed bar: the same files as
   expect(resumed.result.fillMismatches).toBe(0);
   expect(paperTables(resumed)).toEqual(paperTables(ref));
 }, 120_000);
+
+test('a rule strategy over an explicit period warms up on the bars before it, as the backtester does', async () => {
+  const period = { start: new Date(all.time[500]!).toISOString(), end: new Date(all.time[800]!).toISOString() };
+  const strategy = { type: 'sma-cross', fast: 3, slow: 8 };
+  const r = await paper({ strategy, period });
+  expect(r.outcome, JSON.stringify(r.error)).toBe('completed');
+  expect(r.result.bars).toBe(300);
+  const p = paperTables(r);
+  expect(p.fills.length).toBeGreaterThan(5);
+  const b = await runPlugin<object, any>(backtestPlugin as never, { data: { file }, strategy, period, ...TRADING, checkpoint: { everyBars: 100 } } as never, {
+    task: { id: 'backtest/symbol=AAA/cycle=1', cell: CELL },
+  });
+  expect(b.outcome, JSON.stringify(b.error)).toBe('completed');
+  // Warmed up, the first crossing can come on the period's first bars (a cold start needs 8 bars).
+  expect(p.fills).toEqual(csvRows(b.result.files['fills.csv']).map((c) => [c[0], Date.parse(c[2]!), c[3], Number(c[6]), Number(c[7]), Number(c[8])]));
+  expect(p.equity).toEqual(csvRows(b.result.files['equity.csv']).map((c) => [Date.parse(c[0]!), Number(c[2])]));
+}, 120_000);
+
+test('period on a poll feed is refused with PAPER_CONFIG', async () => {
+  const r = await runPlugin<object, any>(plugin as never, { feed: { type: 'poll', url: 'http://127.0.0.1:9/bars' }, strategy: { type: 'sma-cross', fast: 3, slow: 8 }, period: { start: '2024-01-01' }, ...TRADING } as never, {
+    dir: tmp(),
+    task: { id: 'paper/symbol=AAA/cycle=1', cell: CELL },
+  });
+  expect(r.outcome).toBe('failed');
+  expect(r.error!.cause?.code ?? r.error!.code).toBe('PAPER_CONFIG');
+});
