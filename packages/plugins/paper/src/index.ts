@@ -39,8 +39,8 @@ export default definePlugin<PaperOptions, PaperResult>({
   operational: ['durability', 'report', 'feed.speed', 'feed.intervalMs', 'feed.timeoutMs', 'feed.stallMs', 'feed.retry'],
   // The backtester's own checks of the strategy and sizing forms (fast < slow, lower < upper, ...).
   validate(o) {
-    const issues = backtest.validate?.({ strategy: o.strategy, sizing: o.sizing, checkpoint: {} } as never) ?? [];
-    return issues.filter((i) => i.path[0] === 'strategy' || i.path[0] === 'sizing');
+    const issues = backtest.validate?.({ strategy: o.strategy, sizing: o.sizing, period: o.period, allowInSample: o.allowInSample, checkpoint: {} } as never) ?? [];
+    return issues.filter((i) => i.path[0] === 'strategy' || i.path[0] === 'sizing' || i.path[0] === 'period');
   },
   async run(ctx) {
     const { runPaper } = await import('./loop/run.js');

@@ -28,6 +28,9 @@ export type Until = 'forever' | { bars: number } | { time: string };
 export interface PaperOptions {
   feed: FeedOptions;
   strategy: StrategyOptions;
+  /** Which bars of a replayed series trade (the backtester's form); a model strategy defaults to `{ after: training }`. */
+  period?: { after?: 'training'; start?: string; end?: string };
+  allowInSample: boolean;
   symbol?: string;
   cash: number;
   commission: { perUnit: number } | { pct: number } | { perOrder: number };
@@ -82,6 +85,12 @@ const poll: JSONSchema = {
   },
 };
 
+/** The fields of a feed form, without their checks (the form's schema does those). */
+function fieldsOf(form: JSONSchema): Record<string, JSONSchema> {
+  const props = (form as { properties: Record<string, JSONSchema> }).properties;
+  return Object.fromEntries(Object.entries(props).filter(([k]) => k !== 'type').map(([k, v]) => [k, { description: (v as { description?: string }).description ?? k }]));
+}
+
 function fromBacktest(name: string): JSONSchema {
   const props = (backtest.schema as { properties: Record<string, JSONSchema> }).properties;
   return structuredClone(props[name]!);
@@ -96,7 +105,13 @@ export const optionsSchema: JSONSchema = {
       type: 'object',
       description: 'Where bars come from: { type: replay, from: download, speed: 100 | max } or { type: poll, url, intervalMs }.',
       required: ['type'],
-      properties: { type: { enum: ['replay', 'poll'], description: 'replay: a stored series; poll: a live HTTP feed.' } },
+      // Every field of either form, named here too (checked by the form's own schema below), so that
+      // option paths such as feed.speed resolve for `operational`.
+      properties: {
+        type: { enum: ['replay', 'poll'], description: 'replay: a stored series; poll: a live HTTP feed.' },
+        ...fieldsOf(replay),
+        ...fieldsOf(poll),
+      },
       allOf: [
         { if: { properties: { type: { const: 'replay' } } }, then: replay },
         { if: { properties: { type: { const: 'poll' } } }, then: poll },
@@ -104,6 +119,9 @@ export const optionsSchema: JSONSchema = {
     },
     // The backtester's own option forms, read from its plugin definition: one source, no copy.
     strategy: fromBacktest('strategy'),
+    // Which bars a replay trades, and the look-ahead guard for a model strategy: the backtester's forms.
+    period: fromBacktest('period'),
+    allowInSample: fromBacktest('allowInSample'),
     symbol: { type: 'string', minLength: 1, description: 'Symbol of the orders (default: the cell\'s symbol, else the series\' symbol).' },
     cash: { type: 'number', exclusiveMinimum: 0, default: 10_000, description: 'Starting cash.' },
     commission: fromBacktest('commission'),

@@ -1,14 +1,15 @@
 /**
  * The strategy forms the backtester accepts (`{ type, ...params }` or `{ module, params }`),
- * resolved with the backtester's own engine exports. TODO(backtest exports): use the
- * backtester's `resolveStrategy` (which also coarsens the tick scale for very large prices) and
- * `modelSignal` once its package exports them; see /work/notes/paper-needs-from-backtest.md.
+ * resolved with the backtester's own exports. A model strategy resolves through the backtester's
+ * `resolveStrategy` (its parameters are the thresholds); its signal comes with the replayed bars
+ * (see loop/feeds.ts).
  */
 import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { builtinStrategy, isStrategyDefinition, type StrategyDefinition } from '@runner/plugin-backtest/engine';
 import type { StrategyOptions } from '@runner/plugin-backtest';
+import { resolveStrategy as backtestStrategy } from '@runner/plugin-backtest/strategy';
 import { configError } from '../errors.js';
 
 export interface ResolvedStrategy {
@@ -33,7 +34,8 @@ export async function resolveStrategy(s: StrategyOptions): Promise<ResolvedStrat
     return { def, params: { ...s.params } };
   }
   if (s.type === 'model') {
-    throw configError('strategy type "model" is not available to the paper trader yet', 'Use sma-cross, rsi or a custom module; see docs/paper.md');
+    const r = await backtestStrategy(s, new Float64Array(0), 'strategy');
+    return { def: r.def, params: r.params };
   }
   const params: Record<string, unknown> = {};
   for (const [k, v] of Object.entries(s)) if (!NOT_PARAMS.has(k) && v !== undefined) params[k] = v;

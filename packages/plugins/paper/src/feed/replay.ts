@@ -15,6 +15,8 @@ export interface ReplayColumns {
   low: NumericArray;
   close: NumericArray;
   volume?: NumericArray;
+  /** Per-bar model predictions (NaN: none), handed out as each bar's `signal`. */
+  signal?: NumericArray;
 }
 
 export interface ReplayOptions {
@@ -22,11 +24,15 @@ export interface ReplayOptions {
   speed: number | 'max';
   /** Time of the last processed bar; the replay starts after it. */
   after: number;
+  /** Rows [from, to) are replayed (default: all); a bar before `from` is never handed out. */
+  from?: number;
+  to?: number;
   onHealth?: HealthListener;
 }
 
 export class ReplayFeed implements Feed {
   private i: number;
+  private readonly end: number;
   private readonly guard: BarGuard;
   private anchor?: { wall: number; time: number };
   private readonly h: FeedHealth = { type: 'replay', state: 'starting', errors: 0, retries: 0, duplicates: 0, rejected: 0, stalled: false };
@@ -35,7 +41,8 @@ export class ReplayFeed implements Feed {
     private readonly cols: ReplayColumns,
     private readonly opts: ReplayOptions,
   ) {
-    this.i = firstAfter(cols.time, opts.after);
+    this.i = Math.max(opts.from ?? 0, firstAfter(cols.time, opts.after));
+    this.end = Math.min(opts.to ?? cols.time.length, cols.time.length);
     this.guard = new BarGuard(opts.after);
   }
 
@@ -45,14 +52,15 @@ export class ReplayFeed implements Feed {
   }
 
   get length(): number {
-    return this.cols.time.length;
+    return this.end;
   }
 
   async next(signal: AbortSignal): Promise<Bar | undefined> {
     const c = this.cols;
-    while (this.i < c.time.length) {
+    while (this.i < this.end) {
       const k = this.i;
       const bar: Bar = { time: c.time[k]!, open: c.open[k]!, high: c.high[k]!, low: c.low[k]!, close: c.close[k]!, volume: c.volume ? c.volume[k]! : NaN };
+      if (c.signal) bar.signal = c.signal[k]!;
       if (this.opts.speed !== 'max') {
         this.anchor ??= { wall: Date.now(), time: bar.time };
         const due = this.anchor.wall + (bar.time - this.anchor.time) / this.opts.speed;

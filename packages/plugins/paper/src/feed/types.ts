@@ -12,6 +12,8 @@ export interface Bar {
   low: number;
   close: number;
   volume: number;
+  /** A model strategy's prediction for this bar (replay only; computed from this bar and earlier ones). */
+  signal?: number;
 }
 
 export type FeedState = 'starting' | 'ok' | 'waiting' | 'retrying' | 'stalled' | 'ended';

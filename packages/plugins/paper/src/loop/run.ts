@@ -43,6 +43,10 @@ export async function runPaper(ctx: TaskContext<PaperOptions>): Promise<PaperRes
     hooks: { onFill: (f) => fills.push(f), onTrade: (t) => rounds.push(t) },
     ...(saved ? { state: saved.engine } : {}),
   });
+  // As the backtester: the bars before the period warm the strategy up (nothing trades on them).
+  // After a restart the engine comes from the ledger, warm-up included.
+  const p = feedHandle.period;
+  if (!saved && p && feedHandle.cols && p.from > p.warmFrom) engine.warm(feedHandle.cols, p.warmFrom, p.from);
   // The simulated broker lives in the same LMDB environment as the ledger, and LMDB makes commits
   // durable in order: the bar's flushed ledger commit flushes the broker's earlier commits too, and
   // a power loss before it loses both (the bar is then reprocessed). So its own commits need not
@@ -120,7 +124,7 @@ export async function runPaper(ctx: TaskContext<PaperOptions>): Promise<PaperRes
       rounds = [];
       const before = new Map(engine.openOrders.map((x) => [x.id, x]));
       const brokerFills = await broker.settle(bar);
-      engine.onBar({ time: bar.time, open: bar.open, high: bar.high, low: bar.low, close: bar.close, volume: bar.volume, signal: NaN });
+      engine.onBar({ time: bar.time, open: bar.open, high: bar.high, low: bar.low, close: bar.close, volume: bar.volume, signal: bar.signal ?? NaN });
       const mismatch = compareFills(fills, brokerFills);
       if (mismatch) {
         fillMismatches++;
@@ -146,7 +150,7 @@ export async function runPaper(ctx: TaskContext<PaperOptions>): Promise<PaperRes
         engine: { ...f },
       }));
       const equity: EquityPoint = { time: bar.time, close: bar.close, cash: engine.cash, position: engine.position, equity: engine.equity };
-      const next: LedgerState<EngineState> = { v: 1, bars: state.bars + 1, lastTime: bar.time, trades: state.trades + trades.length, engine: engine.snapshot(), lastBar: { ...bar } };
+      const next: LedgerState<EngineState> = { v: 1, bars: state.bars + 1, lastTime: bar.time, trades: state.trades + trades.length, engine: engine.snapshot(), lastBar: { time: bar.time, open: bar.open, high: bar.high, low: bar.low, close: bar.close, volume: bar.volume } };
       const t1 = performance.now();
       await ledger.commit({ state: next, trades, equity, rounds });
       const t2 = performance.now();
