@@ -72,7 +72,7 @@ const paper = (options: Record<string, unknown>, dir = tmp(), extra: Record<stri
 const csvRows = (path: string) => readFileSync(path, 'utf8').trim().split('\n').slice(1).map((l) => l.split(','));
 
 /** Fills as [order id, time ms, side, qty, price, commission] and equity as [time ms, equity], from the paper's export. */
-function paperTables(r: { result: any; dir: string }) {
+function paperTables(r: { result?: any; dir: string }) {
   const f = r.result.files;
   const at = (p: string) => (p.startsWith('/') ? p : join(r.dir, p));
   const fills = csvRows(at(f.fills.csv)).map((c) => [c[2], Number(c[1]), c[4], Number(c[5]), Number(c[6]), Number(c[7])]);
