@@ -9,7 +9,7 @@ export interface Headline {
   value: number;
 }
 
-const PREFERRED = ['val_loss', 'sharpe', 'sharpe_ratio', 'loss', 'total_return', 'return', 'accuracy', 'best_val_loss'];
+const PREFERRED = ['val_loss', 'sharpe', 'sharpe_ratio', 'loss', 'total_return', 'return', 'accuracy', 'best_val_loss', 'pnl'];
 
 export function headlineMetric(result: unknown): Headline | undefined {
   if (!result || typeof result !== 'object') return undefined;
