@@ -145,7 +145,7 @@ function walk(root, dir = root, out = {}) {
 }
 
 /** Keys of results and metadata that legitimately differ between two runs of the same spec. */
-const VOLATILE = /^(time|startedAt|finishedAt|updatedAt|createdAt|retrievedAt|fetchedAt|runMs|durationMs|elapsedMs|seconds|wallMs|attempts|failures|owner|notes|resumed|resumedFrom|resumedAt|bytesFetched|skipped|lastCheckpoint|progress|datetimeStart|datetimeComplete|duration|retrieved|fetched)$/;
+const VOLATILE = /^(checkpointing|samplesPerSecond|trainSeconds|barsPerSecond|prepareSeconds|loopSeconds|latency|checkpoints|time|startedAt|finishedAt|updatedAt|createdAt|retrievedAt|fetchedAt|runMs|durationMs|elapsedMs|seconds|wallMs|attempts|failures|owner|notes|resumed|resumedFrom|resumedAt|bytesFetched|skipped|lastCheckpoint|progress|datetimeStart|datetimeComplete|duration|retrieved|fetched)$/;
 
 /** A deep copy of `v` without volatile keys, with absolute run paths made relative. */
 export function stable(v, root) {
@@ -188,6 +188,16 @@ export async function snapshotRun(cwd, specFile, name, extraArgs = []) {
   if (tasks.some((t) => t.plugin === 'hpo' || t.stage === 'hpo')) {
     const raw = await cliJson(cwd, ['study', specFile, 'hpo/*', ...extraArgs, '--format', 'json']);
     studies = stable(raw, cwd);
+    // A pruned trial's training may finish its last epoch before the cancel reaches it, and then
+    // writes model files, in interrupted and uninterrupted runs alike (a known limit, docs/hpo.md):
+    // only complete trials' files are compared.
+    for (const st of raw.studies ?? []) {
+      for (const tr of st.trials ?? []) {
+        if (tr.state === 'COMPLETE') continue;
+        const prefix = `artifacts/${st.task}/trial=${tr.number}/`;
+        for (const f of Object.keys(files)) if (f.startsWith(prefix)) delete files[f];
+      }
+    }
   }
   return { files, results, studies, counts: status.tasks };
 }
