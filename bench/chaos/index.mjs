@@ -38,7 +38,7 @@ const cleanMs = base.runs[0].wallMs;
 const expected = await snapshotRun(clean, 'job.yaml', 'quickstart', CHAOS_SET);
 // One checkpoint interval of a final training, from the clean run's own output: the median time
 // between two consecutive checkpoint lines of the same train task.
-const ckptGaps = checkpointGaps(base.output);
+const ckptGaps = checkpointGaps(clean);
 console.log(`uninterrupted: ${(cleanMs / 1000).toFixed(1)} s, ${expected.counts.total} tasks, ${Object.keys(expected.files).length} files; checkpoint interval of a training ≈ ${ckptGaps.toFixed(0)} ms`);
 
 const r = rng(SEED);
@@ -88,15 +88,18 @@ console.log(`extra wall time per kill: ${perKillMs.toFixed(0)} ms (process start
 console.log(`total ${((Date.now() - t0) / 1000).toFixed(0)} s`);
 console.log(`RESULT kills=${kills} divergences=${divergences} repeated_work_pct=${repeatedPct.toFixed(1)}`);
 
-function checkpointGaps(out) {
+function checkpointGaps(dir) {
+  // From the uninterrupted run's events.jsonl (millisecond times): per final training, the gaps
+  // between its checkpoints; their median.
   const last = new Map();
   const gaps = [];
-  for (const line of out.split('\n')) {
-    const m = /^(\d\d):(\d\d):(\d\d)\S* .*checkpoint (train\/\S+) /.exec(line);
-    if (!m) continue;
-    const t = (+m[1] * 3600 + +m[2] * 60 + +m[3]) * 1000;
-    if (last.has(m[4])) gaps.push(t - last.get(m[4]));
-    last.set(m[4], t);
+  for (const line of readFileSync(join(dir, 'runs/quickstart/events.jsonl'), 'utf8').split('\n')) {
+    if (!line.includes('"task:checkpoint"')) continue;
+    const e = JSON.parse(line);
+    if (!/^train\/[^]*cycle=\d+$/.test(e.id)) continue;
+    const t = Date.parse(e.time);
+    if (last.has(e.id)) gaps.push(t - last.get(e.id));
+    last.set(e.id, t);
   }
   gaps.sort((a, b) => a - b);
   return gaps.length ? gaps[Math.floor(gaps.length / 2)] : NaN;

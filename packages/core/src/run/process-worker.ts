@@ -8,7 +8,15 @@ import type { MainMessage, TaskPayload, WorkerMessage } from './protocol.js';
 
 type FromRunner = { type: 'run'; payload: TaskPayload } | MainMessage;
 
-process.on('disconnect', () => process.exit(0));
+// The runner is gone (killed with SIGKILL, say): stop at once, without exit hooks that could wait
+// on anything. Everything the task committed is in the store already; the rest is what a kill loses.
+const orphaned = () => process.kill(process.pid, 'SIGKILL');
+process.on('disconnect', orphaned);
+// 'disconnect' needs a free event loop; a task that keeps it busy is caught by the parent pid.
+const parent = process.ppid;
+setInterval(() => {
+  if (!process.connected || process.ppid !== parent) orphaned();
+}, 1000).unref();
 ignoreCommitEchoes();
 
 const handlers: ((m: MainMessage) => void)[] = [];

@@ -451,6 +451,7 @@ export class RunStore {
           cancelRequested: undefined,
           startedAt: now,
           updatedAt: now,
+          attemptStep: rec.progress?.step,
         };
         this.putTask(next);
         out.push(next);
@@ -613,6 +614,11 @@ export class RunStore {
   private heldTask(rec: TaskRecord): HeldTask {
     const since = rec.startedAt ?? Infinity;
     let progressed = (rec.lastCheckpoint?.time ?? -Infinity) >= since;
+    // A plugin that commits its own durable state (a paper trader's per-bar ledger) shows progress
+    // as a step beyond where the attempt started; one that restarts from scratch does not.
+    if (!progressed && typeof rec.progress?.step === 'number' && (rec.progress.updatedAt ?? -Infinity) >= since) {
+      progressed = rec.progress.step > (rec.attemptStep ?? Infinity);
+    }
     if (!progressed) {
       for (const { key, value } of this.tasks.getRange({ start: `${rec.id}/` })) {
         if (!key.startsWith(`${rec.id}/`)) break;

@@ -54,6 +54,8 @@ export interface TaskRecord {
   suspect?: Suspicion;
   /** Runs in its own process until it ends, because it may be what brings the runner down. */
   quarantine?: boolean;
+  /** The progress step when the current attempt started: a step beyond it is progress made (crash rule). */
+  attemptStep?: number;
   progress?: TaskProgress;
   result?: unknown;
   error?: SerializedError;
