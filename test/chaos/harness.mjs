@@ -145,7 +145,7 @@ function walk(root, dir = root, out = {}) {
 }
 
 /** Keys of results and metadata that legitimately differ between two runs of the same spec. */
-const VOLATILE = /^(checkpointing|samplesPerSecond|trainSeconds|barsPerSecond|prepareSeconds|loopSeconds|latency|checkpoints|time|startedAt|finishedAt|updatedAt|createdAt|retrievedAt|fetchedAt|runMs|durationMs|elapsedMs|seconds|wallMs|attempts|failures|owner|notes|resumed|resumedFrom|resumedAt|bytesFetched|skipped|lastCheckpoint|progress|datetimeStart|datetimeComplete|duration|retrieved|fetched)$/;
+const VOLATILE = /^(resumedAtBar|checkpointing|samplesPerSecond|trainSeconds|barsPerSecond|prepareSeconds|loopSeconds|latency|checkpoints|time|startedAt|finishedAt|updatedAt|createdAt|retrievedAt|fetchedAt|runMs|durationMs|elapsedMs|seconds|wallMs|attempts|failures|owner|notes|resumed|resumedFrom|resumedAt|bytesFetched|skipped|lastCheckpoint|progress|datetimeStart|datetimeComplete|duration|retrieved|fetched)$/;
 
 /** A deep copy of `v` without volatile keys, with absolute run paths made relative. */
 export function stable(v, root) {
