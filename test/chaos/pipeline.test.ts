@@ -38,7 +38,8 @@ describe('the whole pipeline under chaos', () => {
     const plan: Trigger[] = [
       { kind: 'startup' },
       { kind: 'line', match: /checkpoint/, nth: 2 },
-      { kind: 'line', match: /is retried with the same parameters/, nth: 1 },
+      // Inside a retried trial, or a task resuming from its checkpoint (whichever the last kill left).
+      { kind: 'line', match: /is retried with the same parameters|resuming from/, nth: 1 },
       { kind: 'lines', nth: 10 + Math.floor(r() * 30) },
       { kind: 'startup' },
       { kind: 'line', match: /checkpoint/, nth: 1 + Math.floor(r() * 4) },
