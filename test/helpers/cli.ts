@@ -2,7 +2,7 @@
  * Helpers for tests that drive the real `runner` CLI in child processes: spawn it, kill it with
  * SIGKILL at a chosen moment, read its state back with `--json` commands.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
+import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
@@ -76,4 +76,18 @@ export function tempProject(files: Record<string, string>, prefix = 'runner-it-'
     writeFileSync(join(dir, name), text);
   }
   return dir;
+}
+
+/**
+ * Whether an unprivileged user (nobody) can run the CLI from this checkout. Read-only tests run
+ * the CLI as nobody when the suite runs as root (root ignores permission bits); a clone under a
+ * private directory (mktemp's 0700) is out of nobody's reach, and those tests are skipped there.
+ */
+export function nobodyCanRunCli(): boolean {
+  try {
+    execFileSync('setpriv', ['--reuid=65534', '--regid=65534', '--clear-groups', process.execPath, '-e', `require('fs').accessSync(${JSON.stringify(RUNNER_BIN)})`], { stdio: 'ignore' });
+    return true;
+  } catch {
+    return false;
+  }
 }
