@@ -48,15 +48,29 @@ function rowHtml(t){const ck=t.lastCheckpoint?('step '+t.lastCheckpoint.step):''
   const act=(t.state==='pending'||t.state==='running')?'<button class="cancel" data-id="'+esc(t.id)+'">cancel</button>':(t.state==='cancelled'||t.state==='failed')?'<button class="resume" data-id="'+esc(t.id)+'">resume</button>':'';
   const ran=t.runMs+(t.state==='running'&&t.startedAt?Date.now()-Date.parse(t.startedAt):0);
   return '<tr data-id="'+esc(t.id)+'" data-state="'+t.state+'"'+(t.id===selected?' class="sel"':'')+'><td>'+esc(t.id)+'</td><td class="state st-'+t.state+'">'+t.state+'</td><td class="progress">'+progressCell(t)+'</td><td>'+fmtMs(ran)+'</td><td>'+esc(headline(t.result))+'</td><td>'+esc(ck)+'</td><td>'+act+'</td></tr>';}
-async function refresh(){if(!run)return;const q=new URLSearchParams();if($('#f-state').value)q.append('state',$('#f-state').value);if($('#f-stage').value)q.append('stage',$('#f-stage').value);
+// Rows are patched in place, cell by cell, never rebuilt: a table rebuilt between a button's
+// mousedown and mouseup loses the click (the click goes to the table), and the store changes
+// several times a second while tasks checkpoint.
+function renderRows(tasks,more){const tb=$('#tasks');const old=new Map();for(const tr of tb.querySelectorAll('tr[data-id]'))old.set(tr.dataset.id,tr);
+  const rows=tasks.map((t)=>{const tmp=document.createElement('tbody');tmp.innerHTML=rowHtml(t);const fresh=tmp.firstElementChild;const tr=old.get(t.id);if(!tr)return fresh;
+    tr.dataset.state=fresh.dataset.state;tr.className=fresh.className;const oc=Array.from(tr.children),nc=Array.from(fresh.children);
+    nc.forEach((c,i)=>{const o=oc[i];if(!o)tr.appendChild(c);else if(o.outerHTML!==c.outerHTML)o.replaceWith(c);});return tr;});
+  let moreRow=tb.querySelector('tr.more');if(more>0){if(!moreRow){moreRow=document.createElement('tr');moreRow.className='more';}moreRow.innerHTML='<td colspan="7" class="note">'+more+' more</td>';rows.push(moreRow);}
+  const now=Array.from(tb.children);if(now.length!==rows.length||now.some((x,i)=>x!==rows[i]))tb.replaceChildren(...rows);}
+// Refreshes run one after another, so an older answer never overwrites a newer one.
+let refreshChain=Promise.resolve();
+function refresh(){const p=refreshChain.then(refreshNow);refreshChain=p.catch(()=>{});return p;}
+async function refreshNow(){if(!run)return;const q=new URLSearchParams();if($('#f-state').value)q.append('state',$('#f-state').value);if($('#f-stage').value)q.append('stage',$('#f-stage').value);
   const [s,list]=await Promise.all([api('/api/runs/'+encodeURIComponent(run)),api('/api/runs/'+encodeURIComponent(run)+'/tasks?'+q)]);
   $('#run-title').textContent=s.title;
   const k=s.tasks;$('#counts').innerHTML=['completed','running','pending','failed','cancelled'].map((x)=>'<span class="badge st-'+x+'" data-count="'+x+'">'+k[x]+' '+x+'</span>').join('')+'<span class="note">'+k.total+' tasks'+(s.children?', '+s.children+' child tasks':'')+'</span>';
   $('#runners').textContent=s.runners.length?s.runners.map((r)=>'runner pid '+r.pid+' on '+r.host).join('; '):(s.interrupted?'interrupted (runner gone); resumes on the next start':'no runner is working on it now');
   const stages=Object.keys(s.stages);const sel=$('#f-stage');if(sel.options.length-1!==stages.length){const v=sel.value;sel.innerHTML='<option value="">all</option>'+stages.map((x)=>'<option>'+esc(x)+'</option>').join('');sel.value=v;}
-  $('#tasks').innerHTML=list.tasks.map(rowHtml).join('')+(list.total>list.tasks.length?'<tr><td colspan="7" class="note">'+(list.total-list.tasks.length)+' more</td></tr>':'');
+  renderRows(list.tasks,list.total-list.tasks.length);
   if(selected)await showDetail(selected);}
-function scheduleRefresh(){clearTimeout(refreshTimer);refreshTimer=setTimeout(()=>refresh().catch(showError),250);reportDirty=true;}
+// A burst of store events refreshes once within 250 ms; a steady stream (tasks checkpointing
+// several times a second) refreshes every 250 ms rather than never, as a debounce would.
+function scheduleRefresh(){reportDirty=true;if(refreshTimer)return;refreshTimer=setTimeout(()=>{refreshTimer=null;refresh().catch(showError);},250);}
 async function showDetail(id){selected=id;const d=await api('/api/runs/'+encodeURIComponent(run)+'/tasks/'+id.split('/').map(encodeURIComponent).join('/')+'?log=30');
   const t=d.task;const el=$('#detail');el.hidden=false;
   el.innerHTML='<h3>'+esc(t.id)+' <span class="st-'+t.state+'">'+t.state+'</span></h3>'+
