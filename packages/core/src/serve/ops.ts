@@ -1,6 +1,6 @@
-import { closeSync, openSync, readSync, rmSync, statSync } from 'node:fs';
+import { closeSync, openSync, readSync, statSync } from 'node:fs';
 import { join } from 'node:path';
-import { findOrphans } from '../cli/commands/checkpoints.js';
+import { checkpointStats, deleteTaskCheckpoints, findOrphans, pruneCheckpoints } from '../checkpoints/maintenance.js';
 import { taskJson } from '../cli/commands/status.js';
 import { progressText } from '../cli/progress-text.js';
 import { EVENTS_FILE } from '../run/event-log.js';
@@ -163,23 +163,8 @@ export async function resumeTask(store: RunStore, id: string) {
   return { id, state: 'pending' as const, from: ck ? checkpointJson(ck) : null, runners: liveOwnerIds(store).size };
 }
 
-export function checkpointStats(store: RunStore, runDir: string) {
-  const recs = [...store.allCheckpoints()].map(({ payload: _p, ...r }) => r);
-  const orphans = findOrphans(runDir, store);
-  const byType: Record<string, number> = {};
-  for (const r of recs) byType[r.type] = (byType[r.type] ?? 0) + 1;
-  return {
-    total: recs.length,
-    tasks: new Set(recs.map((r) => r.taskId)).size,
-    totalBytes: recs.reduce((a, r) => a + r.size, 0),
-    inStoreBytes: recs.filter((r) => !r.file).reduce((a, r) => a + r.size, 0),
-    fileBytes: recs.filter((r) => r.file).reduce((a, r) => a + r.size, 0),
-    byType,
-    oldest: recs.length ? new Date(Math.min(...recs.map((r) => r.time))).toISOString() : null,
-    newest: recs.length ? new Date(Math.max(...recs.map((r) => r.time))).toISOString() : null,
-    orphanFiles: orphans.length,
-    orphanBytes: orphans.reduce((a, o) => a + o.size, 0),
-  };
+export function runCheckpointStats(store: RunStore, runDir: string) {
+  return checkpointStats([...store.allCheckpoints()], findOrphans(runDir, store));
 }
 
 export async function deleteCheckpoints(store: RunStore, runDir: string, id: string) {
@@ -188,36 +173,10 @@ export async function deleteCheckpoints(store: RunStore, runDir: string, id: str
   if (t.state === 'running' && t.owner && liveOwnerIds(store).has(t.owner.id)) {
     throw new OpError(409, `${id} is running; cancel it first, or wait until it ends`, { state: t.state });
   }
-  const keys = store.listCheckpoints(id).map((r) => [r.taskId, r.seq] as [string, number]);
-  const files = await store.deleteCheckpoints(keys);
-  for (const f of files) rmSync(join(runDir, f), { force: true });
-  return { id, deleted: keys.length };
+  return { id, deleted: await deleteTaskCheckpoints(store, runDir, [id]) };
 }
 
-export async function pruneCheckpoints(store: RunStore, runDir: string, opts: { olderThanMs?: number; keep?: number; dryRun?: boolean }) {
-  const now = Date.now();
-  const byTask = new Map<string, CheckpointRecord[]>();
-  for (const r of store.allCheckpoints()) {
-    const l = byTask.get(r.taskId);
-    if (l) l.push(r);
-    else byTask.set(r.taskId, [r]);
-  }
-  const doomed: CheckpointRecord[] = [];
-  for (const [taskId, recs] of byTask) {
-    recs.sort((a, b) => b.seq - a.seq);
-    const unfinished = store.getTask(taskId)?.state !== 'completed';
-    recs.forEach((r, i) => {
-      // The newest checkpoint of an unfinished task is what it resumes from: never pruned here.
-      if (i === 0 && unfinished) return;
-      if ((opts.olderThanMs !== undefined && now - r.time > opts.olderThanMs) || (opts.keep !== undefined && i >= opts.keep)) doomed.push(r);
-    });
-  }
-  const orphans = findOrphans(runDir, store, liveOwnerIds(store).size > 0 ? 60_000 : 0);
-  if (!opts.dryRun) {
-    const files = await store.deleteCheckpoints(doomed.map((r) => [r.taskId, r.seq]));
-    for (const f of files) rmSync(join(runDir, f), { force: true });
-    for (const o of orphans) rmSync(o.path, { force: true });
-  }
-  return { checkpoints: doomed.length, bytes: doomed.reduce((a, r) => a + r.size, 0), orphanFiles: orphans.length, orphanBytes: orphans.reduce((a, o) => a + o.size, 0), dryRun: !!opts.dryRun };
+export async function pruneRunCheckpoints(store: RunStore, runDir: string, opts: { olderThanMs?: number; keep?: number; dryRun?: boolean }) {
+  return pruneCheckpoints(store, runDir, store.allCheckpoints(), { ...opts, runnersLive: liveOwnerIds(store).size > 0 });
 }
 

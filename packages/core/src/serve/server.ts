@@ -7,7 +7,7 @@ import { renderReport } from '../report/render.js';
 import { sourceFromStore } from '../report/source.js';
 import { TASK_STATES, type TaskState } from '../store/types.js';
 import { dashboardHtml } from './dashboard.js';
-import { cancelTask, checkpointStats, deleteCheckpoints, listTasks, OpError, pruneCheckpoints, resumeTask, runSummary, taskDetail } from './ops.js';
+import { cancelTask, runCheckpointStats, deleteCheckpoints, listTasks, OpError, pruneRunCheckpoints, resumeTask, runSummary, taskDetail } from './ops.js';
 import { RunRegistry } from './runs.js';
 import { allowedHosts, cookieToken, headerToken, isLoopback, sameToken, TOKEN_COOKIE } from './security.js';
 import { streamEvents } from './sse.js';
@@ -225,7 +225,7 @@ export async function createServer(opts: ServeOptions): Promise<{ app: FastifyIn
     schema: { summary: 'Checkpoint statistics of a run, orphaned files included', params: { type: 'object', properties: { run: RUN }, required: ['run'] }, response: { 200: ANY_OBJECT, 404: ERROR } },
   }, async (req) => {
     const run = (req.params as { run: string }).run;
-    return checkpointStats(storeOf(run), dirOf(run));
+    return runCheckpointStats(storeOf(run), dirOf(run));
   });
 
   app.delete('/api/runs/:run/checkpoints/*', {
@@ -254,7 +254,7 @@ export async function createServer(opts: ServeOptions): Promise<{ app: FastifyIn
   }, async (req) => {
     const run = (req.params as { run: string }).run;
     const b = (req.body ?? {}) as { olderThan?: string; keep?: number; dryRun?: boolean };
-    return pruneCheckpoints(storeOf(run), dirOf(run), { olderThanMs: b.olderThan ? parseDuration(b.olderThan) : undefined, keep: b.keep, dryRun: b.dryRun });
+    return pruneRunCheckpoints(storeOf(run), dirOf(run), { olderThanMs: b.olderThan ? parseDuration(b.olderThan) : undefined, keep: b.keep, dryRun: b.dryRun });
   });
 
   app.get('/api/runs/:run/events', {

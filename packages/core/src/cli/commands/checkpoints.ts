@@ -1,8 +1,6 @@
-import { readdirSync, rmSync, statSync } from 'node:fs';
-import { join, relative } from 'node:path';
 import type { CommandModule } from 'yargs';
 import { taskState, usage } from '../../errors.js';
-import { ARTIFACTS_DIR, CHECKPOINTS_SUBDIR } from '../../run/paths.js';
+import { checkpointStats, deleteTaskCheckpoints, findOrphans, pruneCheckpoints } from '../../checkpoints/maintenance.js';
 import type { RunStore } from '../../store/lmdb-store.js';
 import type { CheckpointRecord } from '../../store/types.js';
 import { confirm } from '../confirm.js';
@@ -110,22 +108,8 @@ function show(view: RunView, store: RunStore, args: CkptArgs): void {
 }
 
 function stats(view: RunView, store: RunStore, args: CkptArgs): void {
-  const recs = recordsOf(view, store);
-  const orphans = findOrphans(view.spec.runDir, store);
-  const byType: Record<string, number> = {};
-  for (const r of recs) byType[r.type] = (byType[r.type] ?? 0) + 1;
-  const s = {
-    total: recs.length,
-    tasks: new Set(recs.map((r) => r.taskId)).size,
-    totalBytes: recs.reduce((a, r) => a + r.size, 0),
-    inStoreBytes: recs.filter((r) => !r.file).reduce((a, r) => a + r.size, 0),
-    fileBytes: recs.filter((r) => r.file).reduce((a, r) => a + r.size, 0),
-    byType,
-    oldest: recs.length ? new Date(Math.min(...recs.map((r) => r.time))).toISOString() : null,
-    newest: recs.length ? new Date(Math.max(...recs.map((r) => r.time))).toISOString() : null,
-    orphanFiles: orphans.length,
-    orphanBytes: orphans.reduce((a, o) => a + o.size, 0),
-  };
+  const s = checkpointStats(recordsOf(view, store), findOrphans(view.spec.runDir, store));
+  const byType = s.byType;
   if (args.json) return printJson(s);
   print(`${s.total} checkpoints of ${s.tasks} tasks, ${formatBytes(s.totalBytes)} (${formatBytes(s.inStoreBytes)} in the store, ${formatBytes(s.fileBytes)} in files)`);
   print(`by type: ${Object.entries(byType).map(([k, v]) => `${k} ${v}`).join(', ') || '-'}`);
@@ -142,14 +126,13 @@ async function remove(view: RunView, store: RunStore, args: CkptArgs): Promise<v
     return t?.state === 'running' && t.owner && live.has(t.owner.id);
   });
   if (busy.length > 0) throw taskState(`${busy[0]} is running`, 'Cancel it first (`runner cancel`), or wait until it ends.', busy[0]);
-  const keys = ids.flatMap((id) => store.listCheckpoints(id).map((r) => [r.taskId, r.seq] as [string, number]));
+  const keys = ids.flatMap((id) => store.listCheckpoints(id));
   if (keys.length === 0) return print(c.dim('no checkpoints to delete'));
   if (!args.force) {
     const ok = await confirm(`Delete ${keys.length} checkpoint${keys.length === 1 ? '' : 's'} of ${ids.length} task${ids.length === 1 ? '' : 's'}? Those tasks will start fresh.`);
     if (!ok) throw usage('not deleted', 'Pass --force to delete without asking (needed when not on a terminal).');
   }
-  const files = await store.deleteCheckpoints(keys);
-  for (const f of files) rmSync(join(view.spec.runDir, f), { force: true });
+  await deleteTaskCheckpoints(store, view.spec.runDir, ids);
   if (args.json) return printJson({ deleted: keys.length, tasks: ids });
   print(`deleted ${keys.length} checkpoint${keys.length === 1 ? '' : 's'} of ${ids.length} task${ids.length === 1 ? '' : 's'}`);
 }
@@ -157,60 +140,9 @@ async function remove(view: RunView, store: RunStore, args: CkptArgs): Promise<v
 async function prune(view: RunView, store: RunStore, args: CkptArgs): Promise<void> {
   const olderMs = args.olderThan !== undefined ? parseDuration(args.olderThan) : undefined;
   if (args.olderThan !== undefined && olderMs === undefined) throw usage(`--older-than: cannot read "${args.olderThan}"`, 'Use a number with a unit: 30d, 12h, 90m, 45s.');
-  const now = Date.now();
-  const byTask = new Map<string, CheckpointRecord[]>();
-  for (const r of recordsOf(view, store)) {
-    const l = byTask.get(r.taskId);
-    if (l) l.push(r);
-    else byTask.set(r.taskId, [r]);
-  }
-  const doomed: CheckpointRecord[] = [];
-  for (const [taskId, recs] of byTask) {
-    recs.sort((a, b) => b.seq - a.seq);
-    const unfinished = store.getTask(taskId)?.state !== 'completed';
-    recs.forEach((r, i) => {
-      if (i === 0 && unfinished && !args.all) return;
-      if ((olderMs !== undefined && now - r.time > olderMs) || (args.keep !== undefined && i >= args.keep)) doomed.push(r);
-    });
-  }
-  const orphans = findOrphans(view.spec.runDir, store, liveOwners(store).length > 0 ? 60_000 : 0);
-  const summary = { checkpoints: doomed.length, bytes: doomed.reduce((a, r) => a + r.size, 0), orphanFiles: orphans.length, orphanBytes: orphans.reduce((a, o) => a + o.size, 0), dryRun: !!args.dryRun };
-  if (!args.dryRun) {
-    const files = await store.deleteCheckpoints(doomed.map((r) => [r.taskId, r.seq]));
-    for (const f of files) rmSync(join(view.spec.runDir, f), { force: true });
-    for (const o of orphans) rmSync(o.path, { force: true });
-  }
+  const summary = await pruneCheckpoints(store, view.spec.runDir, recordsOf(view, store), { olderThanMs: olderMs, keep: args.keep, all: args.all, dryRun: args.dryRun, runnersLive: liveOwners(store).length > 0 });
   if (args.json) return printJson(summary);
   const verb = args.dryRun ? 'would remove' : 'removed';
   print(`${verb} ${summary.checkpoints} checkpoint${summary.checkpoints === 1 ? '' : 's'} (${formatBytes(summary.bytes)}) and ${summary.orphanFiles} orphaned file${summary.orphanFiles === 1 ? '' : 's'} (${formatBytes(summary.orphanBytes)})`);
   if (olderMs === undefined && args.keep === undefined) print(c.dim('only orphaned files were considered; add --older-than 30d or --keep N to prune checkpoints'));
-}
-
-/** Checkpoint files no record points at, and temporary files left by interrupted writes. */
-export function findOrphans(runDir: string, store: RunStore, minAgeMs = 0): { path: string; size: number }[] {
-  const referenced = new Set<string>();
-  for (const r of store.allCheckpoints()) if (r.file) referenced.add(r.file);
-  const out: { path: string; size: number }[] = [];
-  const now = Date.now();
-  const walk = (dir: string, inCkpt: boolean) => {
-    let entries;
-    try {
-      entries = readdirSync(dir, { withFileTypes: true });
-    } catch {
-      return;
-    }
-    for (const e of entries) {
-      const p = join(dir, e.name);
-      if (e.isDirectory()) walk(p, inCkpt || e.name === CHECKPOINTS_SUBDIR);
-      else if (e.isFile()) {
-        const isTmp = e.name.endsWith('.tmp') && e.name.startsWith('.');
-        if (!isTmp && !(inCkpt && !referenced.has(relative(runDir, p)))) continue;
-        const st = statSync(p);
-        if (now - st.mtimeMs < minAgeMs) continue;
-        out.push({ path: p, size: st.size });
-      }
-    }
-  };
-  walk(join(runDir, ARTIFACTS_DIR), false);
-  return out;
 }
