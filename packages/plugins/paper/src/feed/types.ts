@@ -4,17 +4,14 @@
  * reorders a bar: duplicates are dropped, late or out-of-order bars are rejected and counted.
  */
 
-/** One OHLCV bar; `time` is epoch milliseconds (the bar's open time, as the download plugin stores it). */
-export interface Bar {
-  time: number;
-  open: number;
-  high: number;
-  low: number;
-  close: number;
-  volume: number;
-  /** A model strategy's prediction for this bar (replay only; computed from this bar and earlier ones). */
-  signal?: number;
-}
+import type { Bar as EngineBar } from '@runner/plugin-backtest/engine';
+
+/**
+ * One OHLCV bar as the engine takes it (`time` is epoch milliseconds, the bar's open time, as the
+ * download plugin stores it), except that a feed's bar may carry no signal: a model strategy's
+ * prediction is added on replay, computed from this bar and earlier ones.
+ */
+export type Bar = Omit<EngineBar, 'signal'> & { signal?: number };
 
 export type FeedState = 'starting' | 'ok' | 'waiting' | 'retrying' | 'stalled' | 'ended';
 
