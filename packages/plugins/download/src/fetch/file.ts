@@ -8,6 +8,7 @@
  */
 import { mkdir, open, stat, type FileHandle } from 'node:fs/promises';
 import { dirname } from 'node:path';
+import { reopenPartial } from './partial.js';
 import { AttemptError } from '../http/retry.js';
 import { sha256Hex } from '../paths.js';
 import type { FileState, SeriesRun } from '../session.js';
@@ -57,19 +58,9 @@ export async function fetchFile(run: SeriesRun, url: string, headers: Record<str
     if (size === st.offset) return { path, etag: st.etag, encoding: st.encoding, size };
     st = fresh();
   }
-  let fh: FileHandle | undefined;
-  if (st.offset > 0) {
-    try {
-      fh = await open(path, 'r+');
-      if ((await fh.stat()).size < st.offset) throw new Error('short');
-      await fh.truncate(st.offset);
-      ctx.log.info(`${run.symbol}: resuming the download at byte ${st.offset}${st.total ? ` of ${st.total}` : ''}`);
-    } catch {
-      await fh?.close();
-      fh = undefined;
-      st = fresh();
-    }
-  }
+  let fh = st.offset > 0 ? await reopenPartial(path, st.offset) : undefined;
+  if (fh) ctx.log.info(`${run.symbol}: resuming the download at byte ${st.offset}${st.total ? ` of ${st.total}` : ''}`);
+  else if (st.offset > 0) st = fresh();
   fh ??= await open(path, 'w+');
   const file = fh;
   let closed = false;

@@ -8,6 +8,7 @@
  */
 import { mkdir, open, type FileHandle } from 'node:fs/promises';
 import { dirname } from 'node:path';
+import { reopenPartial } from './partial.js';
 import type { Frame } from '../series/frame.js';
 import { Session, type PagesState, type SeriesRun } from '../session.js';
 
@@ -38,20 +39,10 @@ export async function fetchPages(run: SeriesRun, spec: PagedSpec): Promise<Frame
   const fresh = (): PagesState => ({ kind: 'pages', pages: 0, rows: 0, bytes: 0, pageRows: [] });
   const saved = run.resumeState?.kind === 'pages' ? run.resumeState : undefined;
   let st: PagesState = saved ? { ...saved, pageRows: [...saved.pageRows] } : fresh();
-  let fh: FileHandle | undefined;
-  if (st.pages > 0) {
-    try {
-      fh = await open(path, 'r+');
-      if ((await fh.stat()).size < st.bytes) {
-        ctx.log.warn(`${run.symbol}: the partial file ${path} is shorter than its checkpoint says; starting over`);
-        st = fresh();
-      }
-      await fh.truncate(st.bytes);
-    } catch {
-      await fh?.close();
-      fh = undefined;
-      st = fresh();
-    }
+  let fh = st.pages > 0 ? await reopenPartial(path, st.bytes) : undefined;
+  if (!fh && st.pages > 0) {
+    ctx.log.warn(`${run.symbol}: the partial file ${path} is missing or shorter than its checkpoint says; starting over`);
+    st = fresh();
   }
   fh ??= await open(path, 'w+');
   const file = fh;
