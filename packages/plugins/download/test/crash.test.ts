@@ -132,10 +132,10 @@ test('SIGKILL mid-download, then rerun: identical files, the large one fetched a
   expect(received).toBeGreaterThan(BIG.length * 0.3);
   expect(received - resumeAt).toBeGreaterThanOrEqual(0);
   expect(received - resumeAt).toBeLessThanOrEqual(BIG.length * 0.05);
-  // On the wire, which also counts what sat in socket buffers at the kill.
-  const sent = server.bytesSent('/big.csv') - sentBefore;
-  expect(sent).toBeGreaterThanOrEqual(BIG.length);
-  expect(sent).toBeLessThanOrEqual(BIG.length * 1.25);
+  // On the wire: the resumed request carried exactly the rest of the file. (What sat in socket
+  // buffers at the kill depends on the kernel and on how far a busy runner fell behind.)
+  expect(resumed.bytes).toBe(BIG.length - resumeAt);
+  expect(server.bytesSent('/big.csv') - sentBefore).toBeGreaterThanOrEqual(BIG.length);
   // Pages: each once, plus those in flight at the kill and one re-check per resumed series.
   const pages = server.requests('/api/v3/klines').length - pagesBefore;
   expect(pages).toBeLessThanOrEqual(2 * 60 + 2 * 4);

@@ -102,10 +102,11 @@ describe('single file', () => {
     expect(received).toBeGreaterThanOrEqual(big.length / 2);
     expect(received - resumeAt).toBeGreaterThanOrEqual(0);
     expect(received - resumeAt).toBeLessThanOrEqual(big.length * 0.05);
-    // On the wire too (this also counts what sat in socket buffers when the run died).
-    const sent = server.bytesSent('/half.csv');
-    expect(sent).toBeGreaterThanOrEqual(big.length);
-    expect(sent).toBeLessThanOrEqual(big.length * 1.25);
+    // On the wire: the resumed request carried exactly the rest of the file. (What the first one
+    // had in flight when the run died is bounded by the kernel's socket buffers, several MB on
+    // loopback, and by how far a busy client fell behind the server: not by the download.)
+    expect(reqs[1]!.bytes).toBe(big.length - resumeAt);
+    expect(server.bytesSent('/half.csv')).toBeGreaterThanOrEqual(big.length);
     expect(second.logs.some((l) => /resuming the download at byte \d+ of 4\d{6}/.test(l.message))).toBe(true);
   });
 });
