@@ -7,7 +7,7 @@ import { execFileSync } from 'node:child_process';
 import { join } from 'node:path';
 import { describe, expect, test } from 'vitest';
 import { RunStore } from '../packages/core/src/store/lmdb-store.js';
-import { cliJson, REPO, runCli, tempProject, nobodyCanRunCli } from './helpers/cli.js';
+import { cliJson, REPO, runCli, tempProject, nobodyCanRunCli } from '@runner/test-helpers/cli';
 
 const fixtures = join(REPO, 'test/fixtures');
 

@@ -6,7 +6,7 @@ import { execFileSync, spawn, spawnSync } from 'node:child_process';
 import { chownSync, closeSync, mkdirSync, openSync, readFileSync, statSync, truncateSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, test } from 'vitest';
-import { cliJson, REPO, runCli, tempProject, waitFor, nobodyCanRunCli } from './helpers/cli.js';
+import { cliJson, REPO, runCli, tempProject, waitFor, nobodyCanRunCli } from '@runner/test-helpers/cli';
 
 const RUNNER = join(REPO, 'packages/core/bin/runner.js');
 const isRoot = process.getuid?.() === 0;

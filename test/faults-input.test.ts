@@ -1,6 +1,6 @@
 /** Issue 9 §3 through the real CLI: bad input gets a located error and exit 2, never a hang or a crash. */
 import { describe, expect, test } from 'vitest';
-import { runCli, tempProject } from './helpers/cli.js';
+import { runCli, tempProject } from '@runner/test-helpers/cli';
 
 const STAGES = `stages:
   - id: work

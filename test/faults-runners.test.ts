@@ -7,7 +7,7 @@ import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, readFileSync, rmSync, unlinkSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, test } from 'vitest';
-import { cliJson, RUNNER_BIN, runCli, spawnCli, tempProject, waitFor, type CliResult, type SpawnedRunner } from './helpers/cli.js';
+import { cliJson, RUNNER_BIN, runCli, spawnCli, tempProject, waitFor, type CliResult, type SpawnedRunner } from '@runner/test-helpers/cli';
 
 const canUnshare = spawnSync('unshare', ['-u', 'true']).status === 0;
 

@@ -6,7 +6,7 @@
 import { mkdirSync, symlinkSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, test } from 'vitest';
-import { cliJson, REPO, runCli, tempProject } from './helpers/cli.js';
+import { cliJson, REPO, runCli, tempProject } from '@runner/test-helpers/cli';
 
 /** A project whose TypeScript plugin imports `@runner/core`, as it would from npm. */
 function project(files: Record<string, string>): string {

@@ -8,7 +8,7 @@ import { existsSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, test } from 'vitest';
 import { RunStore } from '../packages/core/src/store/lmdb-store.js';
-import { cliJson, runCli, spawnCli, tempProject, waitFor, type SpawnedRunner } from './helpers/cli.js';
+import { cliJson, runCli, spawnCli, tempProject, waitFor, type SpawnedRunner } from '@runner/test-helpers/cli';
 
 const SYMBOLS = ['A', 'B', 'C', 'D', 'E', 'F', 'G', 'H'];
 const N = 3;

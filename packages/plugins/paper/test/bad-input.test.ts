@@ -6,7 +6,7 @@
 import { rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, expect, test } from 'vitest';
-import { runCli } from '../../../../test/helpers/cli.js';
+import { runCli } from '@runner/test-helpers/cli';
 import { job, paperTask, project } from './helpers.js';
 
 const projects: string[] = [];
