@@ -7,7 +7,7 @@ import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, readFileSync, rmSync, unlinkSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, test } from 'vitest';
-import { cliJson, RUNNER_BIN, runCli, spawnCli, tempProject, waitFor, type CliResult, type SpawnedRunner } from '@runner/test-helpers/cli';
+import { cliError, cliJson, type CliResult, runCli, RUNNER_BIN, spawnCli, type SpawnedRunner, tempProject, waitFor } from '@runner/test-helpers/cli';
 
 const canUnshare = spawnSync('unshare', ['-u', 'true']).status === 0;
 
@@ -96,7 +96,8 @@ describe('never two runners on one task', () => {
     // B either found A still live (and refused) or started after A had stopped.
     if (rb.code !== 0) {
       expect(rb.code).toBe(1);
-      expect(rb.stderr).toMatch(/RUNNER_LEASE_LOST[\s\S]*lock file was missing/);
+      expect(cliError(rb).code).toBe('RUNNER_LEASE_LOST');
+      expect(rb.stderr).toMatch(/lock file was missing/);
     }
     const rc = await runCli(['start', 'job.yaml', '--plain'], { cwd: dir });
     expect(rc.code, rc.stdout + rc.stderr).toBe(0);

@@ -50,6 +50,27 @@ export async function cliJson<T = any>(args: string[], opts: { cwd?: string; env
   return JSON.parse(r.stdout) as T;
 }
 
+export interface CliError {
+  code: string;
+  /** The first line of the message. */
+  message: string;
+  hint?: string;
+}
+
+/**
+ * The error a failed command printed, read from its fixed place: `error <CODE>: <message>`, then
+ * `hint: <hint>` (cli/format.ts `printError`). The CLI has no structured error output (no
+ * `--json` error object), so a test reads the code from where the CLI puts it rather than
+ * searching the whole output for it.
+ */
+export function cliError(result: CliResult | string): CliError {
+  const text = typeof result === 'string' ? result : result.stderr;
+  const m = /^error (\S+): (.*)$/m.exec(text);
+  if (!m) throw new Error(`no "error <CODE>: <message>" line in:\n${text}`);
+  const hint = /^hint: (.*)$/m.exec(text.slice(m.index))?.[1];
+  return { code: m[1]!, message: m[2]!, ...(hint !== undefined ? { hint } : {}) };
+}
+
 export function sleep(ms: number): Promise<void> {
   return new Promise((r) => setTimeout(r, ms));
 }
