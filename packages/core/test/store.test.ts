@@ -2,8 +2,8 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, test } from 'vitest';
-import { RunStore, type PlannedTaskInput } from '../src/store/lmdb-store.js';
-import type { CheckpointRecord, OwnerRef } from '../src/store/types.js';
+import { RunStore } from '../src/store/lmdb-store.js';
+import type { CheckpointRecord, OwnerRef, PlannedTaskInput } from '../src/store/types.js';
 
 const open: RunStore[] = [];
 function store(dir = mkdtempSync(join(tmpdir(), 'runner-store-'))): RunStore {
