@@ -7,7 +7,7 @@ import { execFileSync } from 'node:child_process';
 import { join } from 'node:path';
 import { describe, expect, test } from 'vitest';
 import { RunStore } from '../packages/core/src/store/lmdb-store.js';
-import { cliJson, REPO, runCli, tempProject, nobodyCanRunCli } from './helpers/cli.js';
+import { cliError, cliJson, nobodyCanRunCli, REPO, runCli, tempProject } from '@runner/test-helpers/cli';
 
 const fixtures = join(REPO, 'test/fixtures');
 
@@ -16,7 +16,7 @@ describe('bad input', () => {
     const dir = tempProject({ 'job.yaml': 'name: x\nstages:\n  - id: a\n    plugin: steps\n    options: { steps: 3\n' });
     const r = await runCli(['start', 'job.yaml'], { cwd: dir });
     expect(r.code).toBe(2);
-    expect(r.stderr).toMatch(/RUNNER_CONFIG_PARSE: job\.yaml: the file is not valid YAML/);
+    expect(cliError(r)).toMatchObject({ code: 'RUNNER_CONFIG_PARSE', message: expect.stringMatching(/^job\.yaml: the file is not valid YAML/) });
     expect(r.stderr).toMatch(/job\.yaml:\d+:\d+ /);
     expect(existsSync(join(dir, 'runs'))).toBe(false);
   });
@@ -145,7 +145,7 @@ stages:
       out = e.stderr.toString() + e.stdout.toString();
     }
     expect(code).toBe(2);
-    expect(out).toContain(`RUNNER_STORE_UNWRITABLE: cannot write the run store at ${join(runs, 'x')}: permission denied`);
+    expect(cliError(out)).toMatchObject({ code: 'RUNNER_STORE_UNWRITABLE', message: expect.stringContaining(`cannot write the run store at ${join(runs, 'x')}: permission denied`) });
     expect(out).toContain('--set runsDir=');
     expect(readdirSync(runs)).toEqual([]);
   });

@@ -10,7 +10,7 @@ import { createHash } from 'node:crypto';
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { describe, expect, test } from 'vitest';
-import { cliJson, runCli, spawnCli, tempProject, waitFor } from './helpers/cli.js';
+import { cliJson, runCli, spawnCli, tempProject, waitFor } from '@runner/test-helpers/cli';
 
 const SPEC = `name: chaos
 matrix: { symbol: [AAPL] }

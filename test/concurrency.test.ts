@@ -1,7 +1,7 @@
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, test } from 'vitest';
-import { cliJson, spawnCli, tempProject, waitFor } from './helpers/cli.js';
+import { cliJson, spawnCli, tempProject, waitFor } from '@runner/test-helpers/cli';
 
 function spec(n: number, stepMs: number, gate = ''): string {
   const symbols = Array.from({ length: n }, (_, i) => `S${i}`).join(', ');

@@ -5,7 +5,7 @@
  */
 import { join } from 'node:path';
 import { describe, expect, test } from 'vitest';
-import { cliJson, REPO, runCli, tempProject } from './helpers/cli.js';
+import { cliJson, REPO, runCli, tempProject } from '@runner/test-helpers/cli';
 
 const plugin = join(REPO, 'test/fixtures/kills-runner.mjs');
 

@@ -6,7 +6,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, test } from 'vitest';
 import { RunStore } from '../packages/core/src/store/lmdb-store.js';
-import { cliJson, runCli, sleep, spawnCli, tempProject, waitFor } from './helpers/cli.js';
+import { cliJson, runCli, sleep, spawnCli, tempProject, waitFor } from '@runner/test-helpers/cli';
 
 const SYMBOLS = ['A', 'B', 'C', 'D', 'E', 'F', 'G', 'H', 'I', 'J'];
 const STEPS = 60;

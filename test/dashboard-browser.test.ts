@@ -8,9 +8,9 @@ import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { BrowserContext } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
-import { CHROMIUM, launchBrowser, screenshotPath } from './helpers/browser.js';
-import { REPO, runCli, spawnCli, tempProject, waitFor, type SpawnedRunner } from './helpers/cli.js';
-import { startServer } from './helpers/serve.js';
+import { CHROMIUM, launchBrowser, screenshotPath } from '@runner/test-helpers/browser';
+import { REPO, runCli, spawnCli, tempProject, waitFor, type SpawnedRunner } from '@runner/test-helpers/cli';
+import { startServer } from '@runner/test-helpers/serve';
 
 const TICKER = join(REPO, 'test/fixtures/ticker.mjs');
 const HPO_EXAMPLE_PLUGIN = join(REPO, 'packages/plugins/hpo/examples/synthetic-trainer.mjs');

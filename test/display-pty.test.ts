@@ -8,7 +8,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import xterm from '@xterm/headless';
 import { describe, expect, test } from 'vitest';
-import { RUNNER_BIN, tempProject } from './helpers/cli.js';
+import { RUNNER_BIN, tempProject } from '@runner/test-helpers/cli';
 
 const hasScript = spawnSync('script', ['--version']).status === 0;
 

@@ -8,7 +8,7 @@ import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'nod
 import { join } from 'node:path';
 import { afterAll, describe, expect, test } from 'vitest';
 import { runPlugin } from '../packages/core/src/testing/index.js';
-import { REPO } from './helpers/cli.js';
+import { REPO } from '@runner/test-helpers/cli';
 
 const doc = readFileSync(join(REPO, 'docs/plugins.md'), 'utf8');
 const fixture = join(REPO, 'test/fixtures/docs/mean-reversion.mjs');

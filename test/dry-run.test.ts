@@ -6,7 +6,7 @@ import { createHash } from 'node:crypto';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, test } from 'vitest';
-import { cliJson, runCli, tempProject } from './helpers/cli.js';
+import { cliJson, runCli, tempProject } from '@runner/test-helpers/cli';
 
 const spec = (o: { steps?: number; seed?: number; cycle?: number } = {}) => `name: pl
 matrix: { s: [a, b] }

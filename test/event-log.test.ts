@@ -5,7 +5,7 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, test } from 'vitest';
-import { cliJson, runCli, spawnCli, tempProject, waitFor } from './helpers/cli.js';
+import { cliJson, runCli, spawnCli, tempProject, waitFor } from '@runner/test-helpers/cli';
 
 function lines(dir: string, name: string): any[] {
   let text = '';

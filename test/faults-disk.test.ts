@@ -6,7 +6,7 @@ import { execFileSync, spawn, spawnSync } from 'node:child_process';
 import { chownSync, closeSync, mkdirSync, openSync, readFileSync, statSync, truncateSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, test } from 'vitest';
-import { cliJson, REPO, runCli, tempProject, waitFor, nobodyCanRunCli } from './helpers/cli.js';
+import { cliError, cliJson, nobodyCanRunCli, REPO, runCli, tempProject, waitFor } from '@runner/test-helpers/cli';
 
 const RUNNER = join(REPO, 'packages/core/bin/runner.js');
 const isRoot = process.getuid?.() === 0;
@@ -170,7 +170,8 @@ describe('a damaged store', () => {
       const r = await runCli(args, { cwd: dir });
       expect(r.signal, args.join(' ')).toBeNull();
       expect(r.code, args.join(' ')).toBe(1);
-      expect(r.stderr).toMatch(/RUNNER_STORE_CORRUPT: the run store at .* is damaged: store\.mdb is \d+ bytes but its header says it holds \d+ \(the file was truncated\)/);
+      expect(cliError(r).code).toBe('RUNNER_STORE_CORRUPT');
+      expect(cliError(r).message).toMatch(/^the run store at .* is damaged: store\.mdb is \d+ bytes but its header says it holds \d+ \(the file was truncated\)/);
       expect(r.stderr).toContain('Restore store.mdb from a backup');
     }
   });
@@ -204,7 +205,8 @@ describe('a damaged store', () => {
     const r = await runCli(['status', 'job.yaml'], { cwd: dir });
     expect(r.code, r.stdout).toBe(1);
     // status reads the compact state index first; either the index entry or the task record is named.
-    expect(r.stderr).toMatch(/RUNNER_STORE_CORRUPT: .*(task work\/s=s\d\/cycle=1 has the unknown state "complet|state index entry work\/s=s\d\/cycle=1 is \["complet)/);
+    expect(cliError(r).code).toBe('RUNNER_STORE_CORRUPT');
+    expect(cliError(r).message).toMatch(/task work\/s=s\d\/cycle=1 has the unknown state "complet|state index entry work\/s=s\d\/cycle=1 is \["complet/);
     expect(r.stdout).not.toMatch(/NaN/);
     // `runner reset` rewrites the damaged record; the run then completes again.
     const reset = await runCli(['reset', 'job.yaml', '--force'], { cwd: dir });

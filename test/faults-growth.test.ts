@@ -3,7 +3,7 @@ import { readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, test } from 'vitest';
 import { readEventLog } from '../packages/core/src/run/event-log-parts.js';
-import { cliJson, runCli, tempProject } from './helpers/cli.js';
+import { cliJson, runCli, tempProject } from '@runner/test-helpers/cli';
 
 const SPEC = (n: number) => `name: grow
 matrix: { s: [${Array.from({ length: n }, (_, i) => `s${i}`).join(', ')}] }

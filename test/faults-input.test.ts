@@ -1,6 +1,6 @@
 /** Issue 9 §3 through the real CLI: bad input gets a located error and exit 2, never a hang or a crash. */
 import { describe, expect, test } from 'vitest';
-import { runCli, tempProject } from './helpers/cli.js';
+import { cliError, runCli, tempProject } from '@runner/test-helpers/cli';
 
 const STAGES = `stages:
   - id: work
@@ -15,7 +15,7 @@ describe('bad input: located errors, exit 2', () => {
     const dir = tempProject({ 'job.yaml': `name: bomb\n${STAGES}x-bomb:\n${levels.map((l) => '  ' + l).join('\n')}\n` });
     const r = await runCli(['validate', 'job.yaml'], { cwd: dir });
     expect(r.code, r.stderr).toBe(2);
-    expect(r.stderr).toContain('RUNNER_CONFIG_PARSE');
+    expect(cliError(r).code).toBe('RUNNER_CONFIG_PARSE');
     expect(r.stderr).toMatch(/job\.yaml:\d+:\d+ .*Excessive alias count/);
   });
 
@@ -35,7 +35,7 @@ describe('bad input: located errors, exit 2', () => {
     const dir = tempProject({ 'job.yaml': `name: only\nmatrix: { s: [a, b] }\n${STAGES}` });
     const r = await runCli(['start', 'job.yaml', '--only', 'work/s=zzz*'], { cwd: dir });
     expect(r.code, r.stdout + r.stderr).toBe(2);
-    expect(r.stderr).toContain('RUNNER_TASK_NOT_FOUND');
+    expect(cliError(r).code).toBe('RUNNER_TASK_NOT_FOUND');
     expect(r.stderr).toContain('--only work/s=zzz* matches none of the 2 planned tasks');
     expect(r.stdout).not.toMatch(/start work/);
   });

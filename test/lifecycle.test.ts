@@ -5,7 +5,7 @@
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, test } from 'vitest';
-import { cliJson, REPO, runCli, sleep, spawnCli, tempProject, waitFor } from './helpers/cli.js';
+import { cliJson, REPO, runCli, sleep, spawnCli, tempProject, waitFor } from '@runner/test-helpers/cli';
 
 const fixtures = join(REPO, 'test/fixtures');
 

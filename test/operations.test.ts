@@ -5,22 +5,10 @@
 import { existsSync, mkdirSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, test } from 'vitest';
-import { cliJson, runCli, spawnCli, tempProject, waitFor } from './helpers/cli.js';
+import { cliError, cliJson, runCli, spawnCli, tempProject, waitFor } from '@runner/test-helpers/cli';
+import { specFixture } from '@runner/test-helpers/fixtures';
 
-const DEMO = `name: demo
-matrix: { symbol: [AAPL, MSFT], horizon: [1, 5] }
-cycle: 2
-pool: { threads: 2 }
-lease: { heartbeatMs: 100 }
-stages:
-  - id: work
-    plugin: steps
-    options: { steps: 200, stepMs: 5, checkpointEvery: 20 }
-  - id: after
-    plugin: steps
-    needs: [work]
-    options: { steps: 10 }
-`;
+const DEMO = `${specFixture('demo.yaml')}lease: { heartbeatMs: 100 }\n`;
 
 describe('operations commands', () => {
   test('validate, then status/tasks before and after a run, with stable JSON shapes', async () => {
@@ -84,7 +72,7 @@ describe('operations commands', () => {
     expect(bad.stderr).toContain('nothing to resume: after/symbol=MSFT/horizon=1/cycle=2 is completed');
     const unknown = await runCli(['resume', 'job.yaml', 'nope/*'], { cwd: dir });
     expect(unknown.code).toBe(2);
-    expect(unknown.stderr).toContain('RUNNER_TASK_NOT_FOUND: no task matches "nope/*"');
+    expect(cliError(unknown)).toMatchObject({ code: 'RUNNER_TASK_NOT_FOUND', message: expect.stringContaining('no task matches "nope/*"') });
 
     writeFileSync(gate, '');
     const ok = await runCli(['resume', 'job.yaml', 'work/*AAPL*horizon=1*'], { cwd: dir });
@@ -117,7 +105,7 @@ stages:
     await waitFor(() => run.output().includes('done  a/cycle=1'), 15_000, 'the live runner to run a');
     const res = await runCli(['reset', 'job.yaml', '--stage', 'a', '--force'], { cwd: dir });
     expect(res.code).toBe(2);
-    expect(res.stderr).toMatch(/RUNNER_RUN_LOCKED: runner pid \d+ on .* is working on live/);
+    expect(cliError(res)).toMatchObject({ code: 'RUNNER_RUN_LOCKED', message: expect.stringMatching(/^runner pid \d+ on .* is working on live/) });
     run.child.kill('SIGINT');
     const end = await run.done;
     expect(end.code).toBe(130);

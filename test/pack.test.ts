@@ -10,8 +10,8 @@ import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, 
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
-import { REPO } from './helpers/cli.js';
-import { startLocalRegistry, tarEntries, type LocalRegistry } from './helpers/local-registry.js';
+import { REPO } from '@runner/test-helpers/cli';
+import { startLocalRegistry, tarEntries, type LocalRegistry } from '@runner/test-helpers/local-registry';
 
 /** Every workspace package: the core and each plugin. */
 const PACKAGES = ['packages/core', ...readdirSync(join(REPO, 'packages/plugins')).filter((d) => existsSync(join(REPO, 'packages/plugins', d, 'package.json'))).map((d) => `packages/plugins/${d}`)];

@@ -6,7 +6,7 @@
 import { mkdirSync, symlinkSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, test } from 'vitest';
-import { cliJson, REPO, runCli, tempProject } from './helpers/cli.js';
+import { cliJson, REPO, runCli, tempProject } from '@runner/test-helpers/cli';
 
 /** A project whose TypeScript plugin imports `@runner/core`, as it would from npm. */
 function project(files: Record<string, string>): string {
@@ -88,6 +88,7 @@ describe('a failed task', () => {
     expect((await runCli(['start', 'job.yaml'], { cwd: dir })).code).toBe(1);
     const [t] = await cliJson<TaskJson[]>(['tasks', 'job.yaml'], { cwd: dir });
     expect(t!.error!.message).toContain('injected failure at step 2');
+    expect(t!.error!.code).toBe('RUNNER_PLUGIN_FAILED');
     expect(t!.error!.frames[0]!.file).toBe(join(REPO, 'packages/plugins/steps/src/index.ts'));
     const shown = await runCli(['tasks', 'job.yaml', 's/*'], { cwd: dir });
     // No code of its own: the runner's code stands, and the frame is in the shipped source.

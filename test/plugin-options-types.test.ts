@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import ts from 'typescript';
 import { describe, expect, test } from 'vitest';
 import type { JSONSchema, PluginDefinition } from '../packages/core/src/plugin/types.js';
-import { REPO } from './helpers/cli.js';
+import { REPO } from '@runner/test-helpers/cli';
 
 const PLUGINS = [
   { name: 'steps', typeFile: 'packages/plugins/steps/src/index.ts', typeName: 'StepsOptions' },

@@ -13,7 +13,7 @@ import { join } from 'node:path';
 import { describe, expect, test } from 'vitest';
 // @ts-expect-error: plain ESM module shared with bench/chaos
 import { diffSnapshots, runUntilDone, snapshotRun } from './chaos/harness.mjs';
-import { cliJson, REPO, runCli } from './helpers/cli.js';
+import { cliJson, REPO, runCli } from '@runner/test-helpers/cli';
 
 const SPEC = readFileSync(join(REPO, 'configs/quickstart.yaml'), 'utf8');
 

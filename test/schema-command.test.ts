@@ -5,7 +5,7 @@
 import { mkdirSync, symlinkSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, test } from 'vitest';
-import { REPO, runCli, tempProject } from './helpers/cli.js';
+import { REPO, runCli, tempProject } from '@runner/test-helpers/cli';
 
 interface Schema {
   properties: { stages: { items: { allOf: { if: { properties: { plugin: { const: string } } }; then: { properties: { options: { properties: Record<string, { default?: unknown }> } } } }[] } } };

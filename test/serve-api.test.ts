@@ -4,8 +4,8 @@
  */
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
-import { REPO, runCli, spawnCli, tempProject, waitFor, type SpawnedRunner } from './helpers/cli.js';
-import { startServer } from './helpers/serve.js';
+import { REPO, runCli, spawnCli, tempProject, waitFor, type SpawnedRunner } from '@runner/test-helpers/cli';
+import { startServer } from '@runner/test-helpers/serve';
 
 const TICKER = join(REPO, 'test/fixtures/ticker.mjs');
 

@@ -8,8 +8,8 @@ import { request } from 'node:http';
 import { mkdirSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
-import { REPO, runCli, tempProject } from './helpers/cli.js';
-import { startServer } from './helpers/serve.js';
+import { REPO, runCli, tempProject } from '@runner/test-helpers/cli';
+import { startServer } from '@runner/test-helpers/serve';
 
 const TICKER = join(REPO, 'test/fixtures/ticker.mjs');
 let dir: string;

@@ -8,7 +8,7 @@ import { existsSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, test } from 'vitest';
 import { RunStore } from '../packages/core/src/store/lmdb-store.js';
-import { cliJson, runCli, spawnCli, tempProject, waitFor, type SpawnedRunner } from './helpers/cli.js';
+import { cliError, cliJson, runCli, spawnCli, type SpawnedRunner, tempProject, waitFor } from '@runner/test-helpers/cli';
 
 const SYMBOLS = ['A', 'B', 'C', 'D', 'E', 'F', 'G', 'H'];
 const N = 3;
@@ -208,7 +208,7 @@ stages:
     await waitFor(() => first.output().includes('start work/'), 60_000, 'the first runner to work');
     const second = await runCli(['start', 'job.yaml', '--plain', '--shard', '0/1', '--snapshot-dir', 'shared'], { cwd: dir });
     expect(second.code, second.stdout + second.stderr).toBe(1);
-    expect(second.stderr).toContain('RUNNER_SHARD_LEASE');
+    expect(cliError(second).code).toBe('RUNNER_SHARD_LEASE');
     expect(second.stderr).toMatch(/held by pid \d+/);
     first.child.kill('SIGKILL');
     await first.done;
@@ -255,7 +255,7 @@ stages:
     expect(s0.code, s0.stdout + s0.stderr).toBe(1); // its bad tasks failed
     const missing = await runCli(['gather', 'job.yaml', '--plain'], { cwd: dir });
     expect(missing.code).toBe(1);
-    expect(missing.stderr).toContain('RUNNER_SHARDS_INCOMPLETE');
+    expect(cliError(missing).code).toBe('RUNNER_SHARDS_INCOMPLETE');
     expect(missing.stderr).toContain('not found: shard 1 of 2');
     const s1 = await runCli(['start', 'job.yaml', '--plain', '--shard', '1/2'], { cwd: dir });
     expect(s1.code).toBe(1);

@@ -5,7 +5,7 @@
  */
 import { join } from 'node:path';
 import { describe, expect, test } from 'vitest';
-import { cliJson, REPO, runCli, spawnCli, tempProject, waitFor } from './helpers/cli.js';
+import { cliJson, REPO, runCli, spawnCli, tempProject, waitFor } from '@runner/test-helpers/cli';
 
 const fixtures = join(REPO, 'test/fixtures');
 

@@ -2,6 +2,7 @@ import { mkdtempSync, writeFileSync, mkdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { describe, expect, test } from 'vitest';
+import { specFixture } from '@runner/test-helpers/fixtures';
 import { applyParams, loadJobSpec } from '../src/config/load.js';
 import type { RunnerError } from '../src/errors.js';
 
@@ -24,19 +25,8 @@ async function loadError(dir: string, file = 'job.yaml', set?: string[]): Promis
   throw new Error('expected the spec to be rejected');
 }
 
-const DEMO = `name: demo
-matrix: { symbol: [AAPL, MSFT], horizon: [1, 5] }
-cycle: 2
-pool: { threads: 2 }
-stages:
-  - id: work
-    plugin: steps
-    options: { steps: 200, stepMs: 5, checkpointEvery: 20 }
-  - id: after
-    plugin: steps
-    needs: [work]
-    options: { steps: 10 }
-`;
+const DEMO = specFixture('demo.yaml');
+const ONE_STAGE = specFixture('one-stage.yaml');
 
 describe('loadJobSpec', () => {
   test('resolves the demo spec with defaults filled in and frozen', async () => {
@@ -136,7 +126,7 @@ stages:
   test('project defaults come from runner.config.yaml, and their errors point into that file', async () => {
     const dir = project({
       'runner.config.yaml': 'runsDir: out\npool:\n  threads: 1\npluginDefaults:\n  steps: { stepMs: 1 }\n',
-      'configs/job.yaml': 'name: j\nstages:\n  - { id: a, plugin: steps }\n',
+      'configs/job.yaml': ONE_STAGE,
     });
     const spec = await loadJobSpec(join(dir, 'configs/job.yaml'), { cwd: dir });
     expect(spec.runDir).toBe(join(dir, 'out', 'j'));
@@ -144,7 +134,7 @@ stages:
     expect(spec.stages[0]!.options.stepMs).toBe(1);
     const bad = project({
       'runner.config.yaml': 'pool:\n  threads: -1\npluginDefaults:\n  steps: { stepMs: -5 }\n',
-      'job.yaml': 'name: j\nstages:\n  - { id: a, plugin: steps }\n',
+      'job.yaml': ONE_STAGE,
     });
     const err = await loadError(bad);
     expect(err.issues).toEqual(
@@ -156,7 +146,7 @@ stages:
   });
 
   test('project defaults may live in package.json#runner', async () => {
-    const dir = project({ 'job.yaml': 'name: j\nstages:\n  - { id: a, plugin: steps }\n' });
+    const dir = project({ 'job.yaml': ONE_STAGE });
     writeFileSync(join(dir, 'package.json'), JSON.stringify({ name: 'p', runner: { dataDir: 'shared-data', pool: { threads: 4 } } }, null, 2));
     const spec = await loadJobSpec(join(dir, 'job.yaml'), { cwd: dir });
     expect(spec.dataDir).toBe(join(dir, 'shared-data'));

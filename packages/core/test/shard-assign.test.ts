@@ -2,6 +2,7 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, test } from 'vitest';
+import { specFixture } from '@runner/test-helpers/fixtures';
 import { loadJobSpec } from '../src/config/load.js';
 import { planRun } from '../src/run/plan.js';
 import { resolveShardArg, resolveShardKey, shardOfCell, shardPlan, splitPlan, stageRoles } from '../src/shard/assign.js';
@@ -97,7 +98,7 @@ describe('shard assignment', () => {
   });
 
   test('a spec with no per-cell stage cannot be sharded', async () => {
-    const spec = await load(`name: t\nstages:\n  - { id: a, plugin: steps }\n`);
+    const spec = await load(specFixture('one-stage.yaml'));
     expect(() => resolveShardKey(spec)).toThrow(expect.objectContaining({ code: 'RUNNER_USAGE' }));
   });
 });

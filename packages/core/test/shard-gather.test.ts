@@ -2,7 +2,8 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, test } from 'vitest';
-import { RunStore, type PlannedTaskInput } from '../src/store/lmdb-store.js';
+import { RunStore } from '../src/store/lmdb-store.js';
+import type { PlannedTaskInput } from '../src/store/types.js';
 import { rebase } from '../src/shard/gather.js';
 
 const task = (id: string, needs: string[] = []): PlannedTaskInput => ({ id, stage: id.split('/')[0]!, plugin: 'steps', cell: {}, cycle: 1, needs, fingerprint: 'f1', targets: 't1', pluginVersion: '1.0.0' });

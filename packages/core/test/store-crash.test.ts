@@ -3,8 +3,8 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, test } from 'vitest';
-import { RunStore, type PlannedTaskInput } from '../src/store/lmdb-store.js';
-import type { OwnerRecord } from '../src/store/types.js';
+import { RunStore } from '../src/store/lmdb-store.js';
+import type { OwnerRecord, PlannedTaskInput } from '../src/store/types.js';
 import { HOST, procStartTime } from '../src/util/proc.js';
 
 const open: RunStore[] = [];

@@ -2,8 +2,8 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, test } from 'vitest';
-import { RunStore, type PlannedTaskInput } from '../src/store/lmdb-store.js';
-import type { CheckpointRecord, OwnerRef } from '../src/store/types.js';
+import { RunStore } from '../src/store/lmdb-store.js';
+import type { CheckpointRecord, OwnerRef, PlannedTaskInput } from '../src/store/types.js';
 
 const open: RunStore[] = [];
 function store(dir = mkdtempSync(join(tmpdir(), 'runner-store-'))): RunStore {
@@ -175,5 +175,27 @@ describe('RunStore', () => {
     // One feed event for the whole reset: it was one transaction, not slices.
     expect([...s.eventsAfter(seq + 1)].filter((e) => e.type === 'run:reset')).toHaveLength(1);
     expect([...s.stateEntries()].every(([, e]) => e[0] === 'pending')).toBe(true);
+  });
+
+  test('outside readers get named methods, not the databases: stored tasks, owners, checkpoint keys, a copy, a plugin database', async () => {
+    const s = store();
+    await s.syncPlan([task('b/cycle=1'), task('a/cycle=1')], new Map());
+    await claim(s, ['a/cycle=1', 'b/cycle=1'], owner('a'));
+    expect(s.getOwner('host:a')).toMatchObject({ id: 'host:a', leaseMs: 60_000 });
+    expect(s.getOwner('host:nobody')).toBeUndefined();
+    await s.saveCheckpoint(ckpt('b/cycle=1', 1), 3, 'host:a');
+    await s.saveCheckpoint(ckpt('a/cycle=1', 1), 3, 'host:a');
+    await s.saveCheckpoint(ckpt('a/cycle=1', 2), 3, 'host:a');
+    expect([...s.checkpointKeys()]).toEqual([['a/cycle=1', 1], ['a/cycle=1', 2], ['b/cycle=1', 1]]);
+    expect([...s.storedTasks()].map((e) => [e.key, e.value.state])).toEqual([['a/cycle=1', 'running'], ['b/cycle=1', 'running']]);
+
+    const db = s.openDb('plugin:test:notes')!;
+    await db.put('k', { n: new Float64Array([1, 2]) });
+    const copied = mkdtempSync(join(tmpdir(), 'runner-store-copy-'));
+    await s.copyTo(join(copied, 'store.mdb'));
+    const c = store(copied);
+    expect(c.getTask('a/cycle=1')).toMatchObject({ state: 'running', lastCheckpoint: { seq: 2 } });
+    expect([...c.checkpointKeys()]).toHaveLength(3);
+    expect((c.openDb('plugin:test:notes')!.get('k') as { n: Float64Array }).n).toEqual(new Float64Array([1, 2]));
   });
 });

@@ -5,6 +5,7 @@
  */
 export { loadJobSpec } from '../config/load.js';
 export { viewRun, openStore as openRunStore, matchTasks, type RunView } from './shared.js';
+export { idMatcher } from '../run/plan.js';
 export * as format from './format.js';
 export { taskErrorLines, taskErrorJson, type TaskErrorJson } from './task-error.js';
 export { exitCodeOf, taskNotFound, usage } from '../errors.js';

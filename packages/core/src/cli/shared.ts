@@ -111,7 +111,7 @@ export function viewRun(spec: ResolvedJobSpec, store: RunStore | undefined, opti
     }
   } else if (store) {
     // Damaged records are named (RUNNER_STORE_CORRUPT) unless the caller is about to rewrite them.
-    for (const { key, value } of store.tasks.getRange()) {
+    for (const { key, value } of store.storedTasks()) {
       if (taskRecordProblem(key, value)) {
         if (options.skipDamaged) continue;
         store.getTask(key);

@@ -37,7 +37,7 @@ export async function sourceFromStore(runDir: string, store: RunStore): Promise<
   }
   const tasks: TaskRecord[] = [];
   const children: TaskRecord[] = [];
-  for (const { value } of store.tasks.getRange()) (value.parent ? children : tasks).push(value);
+  for (const { value } of store.storedTasks()) (value.parent ? children : tasks).push(value);
   const stages: ReportStage[] = [];
   const seen = new Set<string>();
   for (const t of tasks) {

@@ -43,7 +43,7 @@ export interface DryRun {
 export function dryRun(spec: ResolvedJobSpec, store: RunStore | undefined): DryRun {
   const plan = planRun(spec);
   const records = new Map<string, TaskRecord>();
-  if (store) for (const { key, value } of store.tasks.getRange()) if (plan.byId.has(key)) records.set(key, value);
+  if (store) for (const { key, value } of store.storedTasks()) if (plan.byId.has(key)) records.set(key, value);
   const storedCycles = new Set([...records.values()].map((r) => r.cycle));
   const before: StageSnapshot = store?.getStageSnapshot() ?? {};
   const now = stageSnapshot(spec);

@@ -542,7 +542,7 @@ export class Runner {
   private tasksWithCheckpoints(): Set<string> {
     const out = new Set<string>();
     let last = '';
-    for (const key of this.store.checkpoints.getKeys()) {
+    for (const key of this.store.checkpointKeys()) {
       const id = (key as [string, number])[0];
       if (id === last) continue;
       last = id;

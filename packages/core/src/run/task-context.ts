@@ -159,7 +159,7 @@ export function createPluginDb(store: RunStore, plugin: string, name: string): P
 }
 
 function openPluginDb(store: RunStore, name: string): PluginDb {
-  const db = store.env.openDB(dbOptions(name)) as unknown as Database<unknown, Key> | undefined;
+  const db = store.openDb(name);
   // A read-only store that never had this database: read as empty.
   if (!db) return emptyDb(name);
   const writer: PluginDbWriter = {

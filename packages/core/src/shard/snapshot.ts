@@ -210,7 +210,7 @@ async function referencedFiles(storeDir: string): Promise<string[]> {
   const s = RunStore.open(storeDir, { readOnly: true });
   const out: string[] = [];
   try {
-    for (const { value } of s.checkpoints.getRange()) if (value.file) out.push(value.file.split(sep).join('/'));
+    for (const value of s.allCheckpoints()) if (value.file) out.push(value.file.split(sep).join('/'));
   } finally {
     await s.close();
     await rm(join(storeDir, `${STORE_FILE}-lock`), { force: true });

@@ -131,6 +131,46 @@ export interface RunMeta {
 
 export type StateCounts = Record<TaskState, number>;
 
+/** A planned task as the store inserts it (see `run/plan.ts`). */
+export interface PlannedTaskInput {
+  id: string;
+  stage: string;
+  plugin: string;
+  cell: TaskRecord['cell'];
+  cycle: number;
+  needs: string[];
+  fingerprint: string;
+  targets: string;
+  pluginVersion: string;
+  parent?: string;
+}
+
+/** What reconciling the plan with the store changed. */
+export interface PlanSync {
+  inserted: number;
+  /** Completed tasks reopened, with the reason. */
+  rerun: { id: string; reason: string }[];
+  /** Unfinished tasks whose options changed; their old checkpoints will not load. */
+  invalidated: string[];
+}
+
+/** How an attempt ended, as its owner commits it (`RunStore.finish`). */
+export type TaskOutcome =
+  | { state: 'completed'; result: unknown; runMs: number }
+  | { state: 'failed'; error: SerializedError; runMs: number; note?: string }
+  | { state: 'pending'; runMs: number; note: string; retryAt?: number; error?: SerializedError; countFailure?: boolean }
+  | { state: 'cancelled'; runMs: number; note: string };
+
+export interface Retention {
+  /** Checkpoints kept per unfinished task. */
+  keep: number;
+  /** Checkpoints kept once a task completes (0 removes them all). */
+  keepOnComplete: number;
+}
+
+/** Per stage: plugin, its resolved options and the fingerprints they gave. */
+export type StageSnapshot = Record<string, { plugin: string; options: unknown; fingerprint: string; targets: string }>;
+
 export function emptyCounts(): StateCounts {
   return { pending: 0, running: 0, completed: 0, failed: 0, cancelled: 0 };
 }

@@ -7,7 +7,7 @@ import { createHash } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, test } from 'vitest';
-import { cliJson, runCli, spawnCli, tempProject, waitFor } from '../../../../test/helpers/cli.js';
+import { cliJson, runCli, spawnCli, tempProject, waitFor } from '@runner/test-helpers/cli';
 
 const spec = (extra = '') => `name: bt
 matrix: { symbol: [AAA] }

@@ -8,7 +8,7 @@ import { appendFileSync, existsSync, readdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, expect, test } from 'vitest';
 import { readSeries } from '@runner/core/series';
-import { cliJson, REPO, runCli, spawnCli, tempProject, waitFor } from '../../../../test/helpers/cli.js';
+import { cliJson, REPO, runCli, spawnCli, tempProject, waitFor } from '@runner/test-helpers/cli';
 import { FakeMarketServer, largeCsv } from '../src/testing/fake-server.js';
 import { fileSha, partialBytes } from './helpers.js';
 

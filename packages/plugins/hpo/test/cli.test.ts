@@ -2,7 +2,7 @@
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, test } from 'vitest';
-import { cliJson, runCli, spawnCli, tempProject, waitFor } from '../../../../test/helpers/cli.js';
+import { cliJson, runCli, spawnCli, tempProject, waitFor } from '@runner/test-helpers/cli';
 import { runSpec, spec } from './helpers.js';
 
 const SPACE = { x: { float: [-1, 1] }, y: { float: [-1, 1] }, act: { choice: ['relu', 'tanh'] } };

@@ -6,7 +6,7 @@
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, test } from 'vitest';
-import { cliJson, runCli, sleep, spawnCli, tempProject, waitFor } from '../../../../test/helpers/cli.js';
+import { cliJson, runCli, sleep, spawnCli, tempProject, waitFor } from '@runner/test-helpers/cli';
 import { lossOf } from './fixtures/objective.mjs';
 import { spec, trace } from './helpers.js';
 

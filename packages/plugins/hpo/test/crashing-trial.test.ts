@@ -7,7 +7,7 @@
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, test } from 'vitest';
-import { cliJson, runCli, tempProject } from '../../../../test/helpers/cli.js';
+import { cliJson, runCli, tempProject } from '@runner/test-helpers/cli';
 import { spec } from './helpers.js';
 
 const SPACE = { x: { float: [-1, 1] }, y: { float: [-1, 1] }, act: { choice: ['relu', 'tanh'] } };

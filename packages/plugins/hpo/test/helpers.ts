@@ -56,7 +56,7 @@ export function readRun(dir: string, name = 'hpo-test'): RunState {
   const store = RunStore.open(join(dir, 'runs', name), { readOnly: true });
   try {
     const tasks = new Map<string, TaskRecord>();
-    for (const { key, value } of store.tasks.getRange()) tasks.set(key, structuredClone(value));
+    for (const { key, value } of store.storedTasks()) tasks.set(key, structuredClone(value));
     const db = runStudies(store);
     const studies = new Map<string, StoredStudy | undefined>();
     // Read every study now: the store closes below.

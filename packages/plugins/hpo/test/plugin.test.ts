@@ -6,7 +6,7 @@ import { describe, expect, test } from 'vitest';
 import { loadJobSpec } from '@runner/core';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { tempProject } from '../../../../test/helpers/cli.js';
+import { tempProject } from '@runner/test-helpers/cli';
 import { OBJECTIVE, readRun, runSpec, spec, trace } from './helpers.js';
 import { lossOf } from './fixtures/objective.mjs';
 

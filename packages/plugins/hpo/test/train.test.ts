@@ -1,6 +1,6 @@
 /** The hpo stage with the real trainer (TF.js, cpu backend, a synthetic series) as its objective. */
 import { describe, expect, test } from 'vitest';
-import { tempProject } from '../../../../test/helpers/cli.js';
+import { tempProject } from '@runner/test-helpers/cli';
 import { readRun, runSpec } from './helpers.js';
 
 const SPEC = `name: hpo-test

@@ -6,7 +6,7 @@
 import { rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, expect, test } from 'vitest';
-import { runCli } from '../../../../test/helpers/cli.js';
+import { runCli } from '@runner/test-helpers/cli';
 import { job, paperTask, project } from './helpers.js';
 
 const projects: string[] = [];
@@ -28,5 +28,6 @@ test('fast >= slow is refused at load time with the line; an unknown feed.from f
   expect(t.state).toBe('failed');
   // The core wraps plugin errors (RUNNER_PLUGIN_FAILED, the plugin's error as cause, its badInput kept).
   expect((t as any).error.code).toBe('RUNNER_PLUGIN_FAILED');
+  expect((t as any).error.cause.code).toBe('PAPER_CONFIG');
   expect((t as any).error.message).toContain('feed.from is "nope"');
 });

@@ -10,7 +10,7 @@ import { rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, expect, test } from 'vitest';
 import { createEngine, builtinStrategy, inferScale, type Fill } from '@runner/plugin-backtest/engine';
-import { runCli } from '../../../../test/helpers/cli.js';
+import { runCli } from '@runner/test-helpers/cli';
 import { BARS, columnsOf, count, exported, paperTask, project, startAndKill, STRATEGY } from './helpers.js';
 
 const REPLAY = '{ type: replay, from: download, speed: max }';

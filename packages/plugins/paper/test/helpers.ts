@@ -2,7 +2,7 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { writeSeries } from '@runner/core/series';
-import { cliJson, spawnCli, tempProject, type CliResult } from '../../../../test/helpers/cli.js';
+import { cliJson, spawnCli, tempProject, type CliResult } from '@runner/test-helpers/cli';
 import { syntheticBars, type Bar } from '../src/testing/feed-server.js';
 
 export const STRATEGY = { fast: 3, slow: 8 };

@@ -6,7 +6,7 @@
  */
 import { rmSync } from 'node:fs';
 import { afterAll, expect, test } from 'vitest';
-import { cliJson, runCli, spawnCli, waitFor } from '../../../../test/helpers/cli.js';
+import { cliJson, runCli, spawnCli, waitFor } from '@runner/test-helpers/cli';
 import { FeedServer } from '../src/testing/feed-server.js';
 import { BARS, count, exported, paperTask, project, startAndKill } from './helpers.js';
 

@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { chromium } from 'playwright-core';
 import { afterAll, expect, test } from 'vitest';
 import { openPluginDb, RunStore } from '@runner/core';
-import { runCli } from '../../../../test/helpers/cli.js';
+import { runCli } from '@runner/test-helpers/cli';
 import { paperTask, project } from './helpers.js';
 
 const projects: string[] = [];

@@ -7,7 +7,7 @@ import { readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, test } from 'vitest';
-import { cliJson, runCli, spawnCli, tempProject, waitFor } from '../../../../test/helpers/cli.js';
+import { cliJson, runCli, spawnCli, tempProject, waitFor } from '@runner/test-helpers/cli';
 
 const FIXTURE = resolve(fileURLToPath(import.meta.url), '../fixtures/synthetic-download.mjs');
 

@@ -27,7 +27,7 @@ export const cancelCommand: CommandModule<object, CancelArgs> = {
       const view = viewRun(spec, store);
       const ids = matchTasks(view, args.patterns);
       const res = await store.cancel(ids, (o) => {
-        const rec = store.owners.get(o.id);
+        const rec = store.getOwner(o.id);
         return !rec || !ownerAlive(rec);
       });
       let stopped: string[] = [];

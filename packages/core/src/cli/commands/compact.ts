@@ -34,7 +34,7 @@ export const compactCommand: CommandModule<object, SpecArgs> = {
       refuse();
       const seq = store.lastEventSeq();
       rmSync(tmp, { force: true });
-      await store.env.backup(tmp, true);
+      await store.copyTo(tmp);
       // Nothing may have changed while the copy was made, or the copy would lose it.
       store.refresh();
       refuse();

@@ -81,8 +81,8 @@ async function showStudies(args: StudyArgs): Promise<void> {
     const tasks = view.tasks.filter((t) => hpoStages.some((s) => s.id === t.stage));
     let matched = tasks;
     if (args.pattern) {
-      const exact = core.idMatcher(args.pattern);
-      const loose = core.idMatcher(`*${args.pattern}*`);
+      const exact = cli.idMatcher(args.pattern);
+      const loose = cli.idMatcher(`*${args.pattern}*`);
       matched = tasks.filter((t) => exact(t.id));
       if (matched.length === 0) matched = tasks.filter((t) => loose(t.id));
       if (matched.length === 0) {

@@ -1,5 +1,5 @@
 /** Starts `runner serve`'s server in-process on 127.0.0.1:0 over a runs directory. */
-import { createServer, type ServeOptions } from '../../packages/core/src/serve/server.js';
+import { createServer, type ServeOptions } from '../../core/src/serve/server.js';
 
 export async function startServer(runsDir: string, opts: Partial<ServeOptions> = {}) {
   const token = opts.token ?? 'test-token-0123456789';

@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
-export const REPO = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
+export const REPO = resolve(dirname(fileURLToPath(import.meta.url)), '../../..');
 export const RUNNER_BIN = join(REPO, 'packages/core/bin/runner.js');
 
 export interface CliResult {
@@ -48,6 +48,27 @@ export async function cliJson<T = any>(args: string[], opts: { cwd?: string; env
   const r = await runCli([...args, '--json'], opts);
   if (r.code !== 0) throw new Error(`runner ${args.join(' ')} exited ${r.code}: ${r.stderr}`);
   return JSON.parse(r.stdout) as T;
+}
+
+export interface CliError {
+  code: string;
+  /** The first line of the message. */
+  message: string;
+  hint?: string;
+}
+
+/**
+ * The error a failed command printed, read from its fixed place: `error <CODE>: <message>`, then
+ * `hint: <hint>` (cli/format.ts `printError`). The CLI has no structured error output (no
+ * `--json` error object), so a test reads the code from where the CLI puts it rather than
+ * searching the whole output for it.
+ */
+export function cliError(result: CliResult | string): CliError {
+  const text = typeof result === 'string' ? result : result.stderr;
+  const m = /^error (\S+): (.*)$/m.exec(text);
+  if (!m) throw new Error(`no "error <CODE>: <message>" line in:\n${text}`);
+  const hint = /^hint: (.*)$/m.exec(text.slice(m.index))?.[1];
+  return { code: m[1]!, message: m[2]!, ...(hint !== undefined ? { hint } : {}) };
 }
 
 export function sleep(ms: number): Promise<void> {
