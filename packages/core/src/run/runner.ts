@@ -2,10 +2,9 @@ import type { EventEmitter } from 'eventemitter3';
 import { randomBytes } from 'node:crypto';
 import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
-import { applyParams, deepMerge } from '../config/load.js';
+import { resolveStageOptions } from '../config/options.js';
 import type { ResolvedJobSpec, ResolvedStage } from '../config/types.js';
 import { formatPath } from '../config/source.js';
-import { validateSchema } from '../config/validate.js';
 import {
   childTaskInvalid,
   isRunnerError,
@@ -897,8 +896,7 @@ export class Runner {
       } else {
         return fail('runChild needs `stage` or `plugin`');
       }
-      const options = applyParams(deepMerge(structuredClone((stage?.options as Record<string, unknown>) ?? {}), spec.options ?? {}), spec.params ?? {});
-      const issues = validateSchema(plugin.schema, options);
+      const { options, issues } = resolveStageOptions({ schema: plugin.schema, layers: [stage?.options ?? {}, spec.options ?? {}], params: spec.params ?? {} });
       if (issues.length > 0) {
         return fail(
           `options for child "${spec.key}" are invalid: ${issues.map((i) => `${formatPath(i.path)}: ${i.message}`).join('; ')}`,

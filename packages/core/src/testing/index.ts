@@ -20,8 +20,7 @@ import { isDeepStrictEqual } from 'node:util';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { validateSchema } from '../config/validate.js';
-import { isPlaceholder, valueAt } from '../config/load.js';
+import { resolveStageOptions } from '../config/options.js';
 import { formatPath } from '../config/source.js';
 import { serializeError, type SerializedError } from '../errors.js';
 import { checkDefinition } from '../plugin/load.js';
@@ -101,9 +100,8 @@ export async function runPlugin<O extends object, R>(
   run: RunPluginOptions = {},
 ): Promise<PluginRun<R>> {
   const loaded = checkDefinition(plugin, '(test)', 'path');
-  const opts = structuredClone(options) as Record<string, unknown>;
   // As in a job spec, `${params.x}` placeholders pass; the value is checked when it is filled.
-  const issues = validateSchema(loaded.schema, opts).filter((i) => !isPlaceholder(valueAt(opts, i.path)));
+  const { options: opts, issues } = resolveStageOptions({ schema: loaded.schema, layers: [options], allowPlaceholders: true });
   if (issues.length > 0) throw new Error(`invalid options: ${issues.map((i) => `${formatPath(i.path)}: ${i.message}`).join('; ')}`);
   const dir = run.dir ?? mkdtempSync(join(tmpdir(), 'runner-test-'));
   const id = run.task?.id ?? 'test/cycle=1';
