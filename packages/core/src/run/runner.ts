@@ -33,9 +33,9 @@ import { HOST, procStartTime } from '../util/proc.js';
 import { recoverEventLog } from './event-log-recover.js';
 import { EVENTS_FILE } from './event-log.js';
 import { ProcessExecutor, ThreadExecutor, type RunningHandle } from './executors.js';
-import { artifactDirFor } from './paths.js';
+import { artifactDirFor } from '../util/run-paths.js';
 import { idMatcher, optionsFingerprint, planRun, stageSnapshot, type Plan, type PlannedTask } from './plan.js';
-import type { ExecOutcome, TaskPayload, WorkerMessage } from './protocol.js';
+import type { ExecOutcome, TaskPayload, WorkerMessage } from '../worker/protocol.js';
 
 export interface RunnerOptions {
   /** Run only tasks whose id matches one of these patterns (`*` wildcards). */

@@ -38,9 +38,9 @@ import type {
 import { optionsFingerprint } from '../run/plan.js';
 export { spawnRunner, runRunner, runnerJson, tempProject, RUNNER_BIN, type RunnerCliOptions, type RunnerResult, type SpawnedRunner } from './cli.js';
 export { documentedErrorCodes } from './docs.js';
-import { artifactDirFor } from '../run/paths.js';
-import type { TaskPayload, WorkerMessage } from '../run/protocol.js';
-import { createTaskContext } from '../run/task-context.js';
+import { artifactDirFor } from '../util/run-paths.js';
+import type { TaskPayload, WorkerMessage } from '../worker/protocol.js';
+import { createTaskContext } from '../worker/task-context.js';
 import { RunStore } from '../store/lmdb-store.js';
 import type { OwnerRef } from '../store/types.js';
 
