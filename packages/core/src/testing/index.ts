@@ -38,8 +38,8 @@ import type {
 import { optionsFingerprint } from '../run/plan.js';
 export { spawnRunner, runRunner, runnerJson, tempProject, RUNNER_BIN, type RunnerCliOptions, type RunnerResult, type SpawnedRunner } from './cli.js';
 export { documentedErrorCodes } from './docs.js';
-import { artifactDirFor } from '../util/run-paths.js';
-import type { TaskPayload, WorkerMessage } from '../worker/protocol.js';
+import { buildTaskPayload } from '../run/payload/build.js';
+import type { WorkerMessage } from '../worker/protocol.js';
 import { createTaskContext } from '../worker/task-context.js';
 import { RunStore } from '../store/lmdb-store.js';
 import type { OwnerRef } from '../store/types.js';
@@ -136,40 +136,21 @@ export async function runPlugin<O extends object, R>(
     await store.registerOwner({ ...owner, startedAt: Date.now(), heartbeatAt: Date.now(), leaseMs: 0, argv: [] });
     const [rec] = await store.claim([id], owner);
     if (!rec) throw new Error(`could not claim ${id} (state ${store.getTask(id)?.state})`);
-    const last = store.listCheckpoints(id)[0];
     const out: PluginRun<R> = { outcome: 'completed', dir, attempt: rec.attempts, checkpoints: [], progress: [], logs: [], events: [] };
     let crashed = false;
     const controller = new AbortController();
-    const payload: TaskPayload = {
-      info: {
-        id,
-        stage: rec.stage,
-        plugin: loaded.name,
-        cell: rec.cell,
-        cycle: rec.cycle,
-        attempt: rec.attempts,
-        failures: rec.failures,
-        resumed: !!last && last.fingerprint === fp.fingerprint,
-        run: 'test',
-      },
-      pluginEntry: '(test)',
-      pluginSource: 'path',
+    const { payload } = buildTaskPayload({
+      record: rec,
+      plugin: loaded,
       options: opts,
-      runDir: dir,
-      dataDir: run.dataDir ?? join(dir, 'data'),
-      artifactDir: artifactDirFor(dir, id),
+      lastCheckpoint: store.listCheckpoints(id)[0],
+      run: { name: 'test', runDir: dir, dataDir: run.dataDir ?? join(dir, 'data') },
       upstream: run.upstream ?? {},
-      resources: {},
-      checkpoint: {
-        fingerprint: fp.fingerprint,
-        pluginVersion: loaded.version,
-        keep: run.keep ?? 3,
-        inlineMaxBytes: run.inlineMaxBytes ?? 65536,
-        lastSeq: rec.checkpointSeq,
-        ownerId: owner.id,
-      },
+      gpus: [],
+      checkpoints: { keep: run.keep ?? 3, inlineMaxBytes: run.inlineMaxBytes ?? 65536 },
+      ownerId: owner.id,
       progressIntervalMs: 0,
-    };
+    });
     const handlers: ((m: never) => void)[] = [];
     const channel = {
       post: (m: WorkerMessage) => {
