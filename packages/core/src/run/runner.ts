@@ -12,12 +12,12 @@ import type { ExecOutcome } from '../worker/protocol.js';
 import type { Active, ChildRequest } from './active.js';
 import { ChildTasks } from './children/child-tasks.js';
 import { Dispatcher } from './dispatch.js';
-import { environmentFault } from './environment-fault.js';
 import { countStates, toRunByStage } from './graph/blocked.js';
 import { RetryTimer } from './graph/retry-timer.js';
 import type { GraphNode, TaskGraph } from './graph/task-graph.js';
 import { Housekeeping } from './lease/housekeeping.js';
 import { classifyAttempt, wrapCause } from './outcome/classify.js';
+import { attemptFacts } from './outcome/facts.js';
 import type { Plan } from './plan.js';
 import { SafeEmitter } from './safe-emitter.js';
 import { SlotLedger, type SlotGrant } from './slots/slot-ledger.js';
@@ -297,24 +297,7 @@ export class Runner {
       a.record.progress = { ...a.record.progress, ...outcome.progress, updatedAt: Date.now() };
       this.events.emit('task:progress', { id: a.id, ...outcome.progress });
     }
-    const rec = a.record;
-    const { outcome: o, stopRun } = classifyAttempt({
-      taskId: a.id,
-      stage: a.stage?.id ?? rec.stage,
-      plugin: a.plugin.name,
-      outcome,
-      runMs,
-      cancelKind: a.cancelKind,
-      cancelReason: a.cancelReason,
-      environmentFault: outcome.ok ? undefined : environmentFault(outcome.error, this.spec.runDir),
-      quarantine: rec.quarantine,
-      suspectDeaths: rec.suspect?.deaths,
-      timeoutMs: a.stage?.timeoutMs,
-      retries: a.stage?.retries,
-      retriesUsed: rec.retriesUsed ?? 0,
-      stopping: this.stopping,
-      now: Date.now(),
-    });
+    const { outcome: o, stopRun } = classifyAttempt(attemptFacts(a, outcome, runMs, { runDir: this.spec.runDir, stopping: this.stopping }));
     // Not the task's fault: stop the run, keep the task pending, continue once the cause is fixed.
     if (stopRun) this.onStoreError(stopRun.code === 'RUNNER_STORE_UNWRITABLE' ? wrapCause(stopRun.error) : Object.assign(new Error(stopRun.error.message), { code: stopRun.code }));
     if (this.abandoned) {
@@ -362,11 +345,7 @@ export class Runner {
       parent: a.record.parent,
     });
     if (a.node && (state === 'failed' || state === 'cancelled')) this.events.emit('run:remaining', { toRun: this.toRunByStage() });
-    if (a.child) {
-      if (state === 'pending' && o.state === 'pending' && o.retryAt !== undefined && !this.stopping) this.children.retryAt(a.child, o.retryAt);
-      else if (state === 'completed') this.children.reply(a.child, { ok: true, result: o.state === 'completed' ? o.result : undefined });
-      else this.children.reply(a.child, { ok: false, error: error ?? serializeError(taskAborted(a.id, note ?? state)) });
-    }
+    if (a.child) this.children.ended(a.child, state, o, this.stopping);
   }
 
   // ------------------------------------------------------------------ stopping

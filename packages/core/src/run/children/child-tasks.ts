@@ -9,7 +9,8 @@ import { formatPath } from '../../config/source.js';
 import { childTaskInvalid, isRunnerError, serializeError, taskAborted, type SerializedError } from '../../errors.js';
 import { loadPluginModule, resolvePluginEntry, type LoadedPlugin } from '../../plugin/load.js';
 import type { ChildTaskSpec } from '../../plugin/types.js';
-import type { RunStore } from '../../store/lmdb-store.js';
+import type { RunStore, TaskOutcome } from '../../store/lmdb-store.js';
+import type { TaskState } from '../../store/types.js';
 import type { Active, ChildRequest } from '../active.js';
 import { optionsFingerprint } from '../plan.js';
 import type { SlotGrant, SlotLedger } from '../slots/slot-ledger.js';
@@ -126,12 +127,23 @@ export class ChildTasks {
     return true;
   }
 
-  /** A child retries on its own schedule; the parent keeps waiting. */
-  retryAt(c: ChildRequest, at: number): void {
-    setTimeout(() => {
-      this.queue.push(c);
-      this.host.kick();
-    }, Math.max(0, at - Date.now()));
+  /**
+   * A child's outcome is recorded (`state` as stored): a retry is queued again at its time (the
+   * parent keeps waiting) unless the run is stopping; otherwise the parent gets the result or the error.
+   */
+  ended(c: ChildRequest, state: TaskState, o: TaskOutcome, stopping: boolean): void {
+    if (state === 'pending' && o.state === 'pending' && o.retryAt !== undefined && !stopping) {
+      setTimeout(() => {
+        this.queue.push(c);
+        this.host.kick();
+      }, Math.max(0, o.retryAt - Date.now()));
+    } else if (state === 'completed') {
+      this.reply(c, { ok: true, result: o.state === 'completed' ? o.result : undefined });
+    } else {
+      const error = 'error' in o ? o.error : undefined;
+      const note = 'note' in o ? o.note : undefined;
+      this.reply(c, { ok: false, error: error ?? serializeError(taskAborted(c.id, note ?? state)) });
+    }
   }
 
   /** The run stops: every queued child is answered with `error`. */
