@@ -26,6 +26,6 @@ export {
 } from './errors.js';
 export { importUserModule, moduleDefault } from './plugin/import-module.js';
 export { writeFileAtomic, sha256 } from './util/fs.js';
-export { createPluginDb as openPluginDb } from './run/task-context.js';
+export { createPluginDb as openPluginDb } from './worker/task-context.js';
 export { HOST, pidAlive, procStartTime } from './util/proc.js';
 export { readEventLog, eventLogParts } from './run/event-log-parts.js';

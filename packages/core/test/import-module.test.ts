@@ -5,7 +5,7 @@ import { describe, expect, test } from 'vitest';
 import { isRunnerError } from '../src/errors.js';
 import { importUserModule, moduleDefault } from '../src/plugin/import-module.js';
 import { loadPluginModule } from '../src/plugin/load.js';
-import { abortableSleep } from '../src/run/sleep.js';
+import { abortableSleep } from '../src/util/sleep.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'runner-import-'));
 function file(name: string, text: string): string {

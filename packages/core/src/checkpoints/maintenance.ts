@@ -1,6 +1,6 @@
 import { readdirSync, rmSync, statSync } from 'node:fs';
 import { join, relative } from 'node:path';
-import { ARTIFACTS_DIR, CHECKPOINTS_SUBDIR } from '../run/paths.js';
+import { ARTIFACTS_DIR, CHECKPOINTS_SUBDIR } from '../util/run-paths.js';
 import type { RunStore } from '../store/lmdb-store.js';
 import type { CheckpointRecord } from '../store/types.js';
 

@@ -7,12 +7,9 @@ import { encodeIdPart } from '../run/plan.js';
 import type { PathSegment } from './source.js';
 import type { SchemaIssue } from './validate.js';
 
-/** Keys no merge may write: they reach `Object.prototype` instead of the object. */
-export const FORBIDDEN_KEYS: ReadonlySet<string> = new Set(['__proto__', 'constructor', 'prototype']);
+import { isForbiddenKey } from '../util/object.js';
 
-export function isForbiddenKey(k: string): boolean {
-  return FORBIDDEN_KEYS.has(k);
-}
+export { FORBIDDEN_KEYS, isForbiddenKey } from '../util/object.js';
 
 /**
  * Reports (and removes) forbidden keys and non-finite numbers anywhere in a parsed config. The

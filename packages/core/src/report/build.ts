@@ -1,6 +1,6 @@
 import type { ChartSpec } from '../html/page.js';
 import type { PluginDefinition, ReportSection } from '../plugin/types.js';
-import { createPluginDb } from '../run/task-context.js';
+import { createPluginDb } from '../worker/task-context.js';
 import type { RunStore } from '../store/lmdb-store.js';
 import { emptyCounts, type StateCounts, type TaskRecord, type TaskState } from '../store/types.js';
 import { historyCharts, readHistory, taskLabel } from './curves.js';

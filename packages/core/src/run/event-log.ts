@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import type { EventEmitter } from 'eventemitter3';
 import type { RunnerEventName, RunnerEvents } from '../events.js';
 import { compressEventLogPart, EVENTS_FILE, eventsMaxBytes, rotateEventLog } from './event-log-parts.js';
-import { jsonReplacer } from './plain-data.js';
+import { jsonReplacer } from '../util/plain-data.js';
 
 export { EVENTS_FILE, eventLogParts, readEventLog } from './event-log-parts.js';
 

@@ -1,10 +1,11 @@
 import { availableParallelism } from 'node:os';
 import { fork, type ChildProcess } from 'node:child_process';
 import { existsSync } from 'node:fs';
+import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { BroadcastChannel } from 'node:worker_threads';
 import { Piscina } from 'piscina';
-import { ENVELOPE, type ExecOutcome, type MainMessage, type TaskPayload, type WorkerMessage } from './protocol.js';
+import { ENVELOPE, type ExecOutcome, type MainMessage, type TaskPayload, type WorkerMessage } from '../worker/protocol.js';
 
 /** A task in flight on some executor. */
 export interface RunningHandle {
@@ -20,12 +21,12 @@ export interface ExecutorHooks {
 }
 
 /**
- * The compiled worker entry. Tests run the TypeScript sources, but worker threads and child
+ * The compiled worker entry (`worker/<name>.js`). Tests run the TypeScript sources, but worker threads and child
  * processes need JavaScript, so a `.ts` caller is pointed at the built file in dist/.
  */
 export function distFile(name: string): string {
   const here = fileURLToPath(import.meta.url);
-  const file = here.replace(/executors\.(ts|js)$/, `${name}.js`);
+  const file = join(dirname(here), '..', 'worker', `${name}.js`);
   if (here.endsWith('.ts')) {
     const built = file.replace(/([/\\])src([/\\])/, '$1dist$2');
     if (!existsSync(built)) throw new Error(`${built} is missing: run \`pnpm build\` first`);

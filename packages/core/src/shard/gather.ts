@@ -3,7 +3,7 @@ import { existsSync } from 'node:fs';
 import { basename } from 'node:path';
 import type { ResolvedJobSpec } from '../config/types.js';
 import { shardsIncomplete } from '../errors.js';
-import { artifactDirFor, CHECKPOINTS_SUBDIR } from '../run/paths.js';
+import { artifactDirFor, CHECKPOINTS_SUBDIR } from '../util/run-paths.js';
 import { planRun, type Plan } from '../run/plan.js';
 import { RunStore } from '../store/lmdb-store.js';
 import type { TaskRecord } from '../store/types.js';

@@ -20,8 +20,7 @@ import { isDeepStrictEqual } from 'node:util';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { validateSchema } from '../config/validate.js';
-import { isPlaceholder, valueAt } from '../config/load.js';
+import { resolveStageOptions } from '../config/options.js';
 import { formatPath } from '../config/source.js';
 import { serializeError, type SerializedError } from '../errors.js';
 import { checkDefinition } from '../plugin/load.js';
@@ -39,9 +38,9 @@ import type {
 import { optionsFingerprint } from '../run/plan.js';
 export { spawnRunner, runRunner, runnerJson, tempProject, RUNNER_BIN, type RunnerCliOptions, type RunnerResult, type SpawnedRunner } from './cli.js';
 export { documentedErrorCodes } from './docs.js';
-import { artifactDirFor } from '../run/paths.js';
-import type { TaskPayload, WorkerMessage } from '../run/protocol.js';
-import { createTaskContext } from '../run/task-context.js';
+import { buildTaskPayload } from '../run/payload/build.js';
+import type { WorkerMessage } from '../worker/protocol.js';
+import { createTaskContext } from '../worker/task-context.js';
 import { RunStore } from '../store/lmdb-store.js';
 import type { OwnerRef } from '../store/types.js';
 
@@ -101,9 +100,8 @@ export async function runPlugin<O extends object, R>(
   run: RunPluginOptions = {},
 ): Promise<PluginRun<R>> {
   const loaded = checkDefinition(plugin, '(test)', 'path');
-  const opts = structuredClone(options) as Record<string, unknown>;
   // As in a job spec, `${params.x}` placeholders pass; the value is checked when it is filled.
-  const issues = validateSchema(loaded.schema, opts).filter((i) => !isPlaceholder(valueAt(opts, i.path)));
+  const { options: opts, issues } = resolveStageOptions({ schema: loaded.schema, layers: [options], allowPlaceholders: true });
   if (issues.length > 0) throw new Error(`invalid options: ${issues.map((i) => `${formatPath(i.path)}: ${i.message}`).join('; ')}`);
   const dir = run.dir ?? mkdtempSync(join(tmpdir(), 'runner-test-'));
   const id = run.task?.id ?? 'test/cycle=1';
@@ -138,40 +136,21 @@ export async function runPlugin<O extends object, R>(
     await store.registerOwner({ ...owner, startedAt: Date.now(), heartbeatAt: Date.now(), leaseMs: 0, argv: [] });
     const [rec] = await store.claim([id], owner);
     if (!rec) throw new Error(`could not claim ${id} (state ${store.getTask(id)?.state})`);
-    const last = store.listCheckpoints(id)[0];
     const out: PluginRun<R> = { outcome: 'completed', dir, attempt: rec.attempts, checkpoints: [], progress: [], logs: [], events: [] };
     let crashed = false;
     const controller = new AbortController();
-    const payload: TaskPayload = {
-      info: {
-        id,
-        stage: rec.stage,
-        plugin: loaded.name,
-        cell: rec.cell,
-        cycle: rec.cycle,
-        attempt: rec.attempts,
-        failures: rec.failures,
-        resumed: !!last && last.fingerprint === fp.fingerprint,
-        run: 'test',
-      },
-      pluginEntry: '(test)',
-      pluginSource: 'path',
+    const { payload } = buildTaskPayload({
+      record: rec,
+      plugin: loaded,
       options: opts,
-      runDir: dir,
-      dataDir: run.dataDir ?? join(dir, 'data'),
-      artifactDir: artifactDirFor(dir, id),
+      lastCheckpoint: store.listCheckpoints(id)[0],
+      run: { name: 'test', runDir: dir, dataDir: run.dataDir ?? join(dir, 'data') },
       upstream: run.upstream ?? {},
-      resources: {},
-      checkpoint: {
-        fingerprint: fp.fingerprint,
-        pluginVersion: loaded.version,
-        keep: run.keep ?? 3,
-        inlineMaxBytes: run.inlineMaxBytes ?? 65536,
-        lastSeq: rec.checkpointSeq,
-        ownerId: owner.id,
-      },
+      gpus: [],
+      checkpoints: { keep: run.keep ?? 3, inlineMaxBytes: run.inlineMaxBytes ?? 65536 },
+      ownerId: owner.id,
       progressIntervalMs: 0,
-    };
+    });
     const handlers: ((m: never) => void)[] = [];
     const channel = {
       post: (m: WorkerMessage) => {

@@ -2,9 +2,9 @@ import { Packr } from 'msgpackr';
 import { mkdirSync } from 'node:fs';
 import { readFile, rm } from 'node:fs/promises';
 import { join, normalize, relative, sep } from 'node:path';
-import type { Database, Key } from 'lmdb';
-import { bigIntPath, jsonReplacer } from './plain-data.js';
-import { abortableSleep } from './sleep.js';
+import type { Key } from 'lmdb';
+import { bigIntPath, jsonReplacer } from '../util/plain-data.js';
+import { abortableSleep } from '../util/sleep.js';
 import { artifactChanged, artifactMissing, checkpointCorrupt, checkpointUnencodable, errnoCode, RunnerError, storeUnwritable, taskAborted, usage } from '../errors.js';
 import { majorOf } from '../plugin/load.js';
 import type {
@@ -22,10 +22,10 @@ import type {
   ProgressUpdate,
   TaskContext,
 } from '../plugin/types.js';
-import { dbOptions, type RunStore } from '../store/lmdb-store.js';
+import type { RunStore } from '../store/lmdb-store.js';
 import type { CheckpointRecord } from '../store/types.js';
 import { sha256, writeFileAtomic } from '../util/fs.js';
-import { checkpointFileFor } from './paths.js';
+import { checkpointFileFor } from '../util/run-paths.js';
 import type { MainMessage, TaskChannel, TaskPayload } from './protocol.js';
 
 /** Checkpoint payloads are msgpack; `moreTypes` keeps typed arrays intact. */

@@ -1,8 +1,8 @@
-import { deepFreeze } from '../config/load.js';
+import { deepFreeze } from '../util/object.js';
 import { pluginResultBigInt, pluginResultInvalid, serializeError } from '../errors.js';
 import { loadPluginModule } from '../plugin/load.js';
 import { RunStore } from '../store/lmdb-store.js';
-import { bigIntPath } from './plain-data.js';
+import { bigIntPath } from '../util/plain-data.js';
 import { checkpointCodec, createTaskContext } from './task-context.js';
 import type { ExecOutcome, TaskChannel, TaskPayload } from './protocol.js';
 
