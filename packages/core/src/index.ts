@@ -26,6 +26,7 @@ export {
 } from './errors.js';
 export { importUserModule, moduleDefault } from './plugin/import-module.js';
 export { writeFileAtomic, sha256 } from './util/fs.js';
+export { sleep } from './util/sleep.js';
 export { createPluginDb as openPluginDb } from './worker/task-context.js';
 export { HOST, pidAlive, procStartTime } from './util/proc.js';
 export { readEventLog, eventLogParts } from './run/event-log-parts.js';

@@ -5,6 +5,7 @@
  * the delay by 1–2 (not full jitter) and it has no way to wait for a server-given delay; this is
  * 60 lines.
  */
+import { sleep } from '@runner/core';
 
 /** A failed attempt: a network error, a timeout, a bad status or a broken body. */
 export class AttemptError extends Error {
@@ -83,20 +84,5 @@ export async function withRetry<T>(
   }
 }
 
-export function sleep(ms: number, signal?: AbortSignal): Promise<void> {
-  if (ms <= 0) return signal?.aborted ? Promise.reject(signal.reason) : Promise.resolve();
-  return new Promise((resolve, reject) => {
-    const onAbort = () => {
-      clearTimeout(t);
-      reject(signal!.reason);
-    };
-    const t = setTimeout(() => {
-      signal?.removeEventListener('abort', onAbort);
-      resolve();
-    }, ms);
-    if (signal) {
-      if (signal.aborted) onAbort();
-      else signal.addEventListener('abort', onAbort, { once: true });
-    }
-  });
-}
+/** Waits, or rejects with the signal's reason when it aborts: the core's `sleep`. */
+export { sleep };
