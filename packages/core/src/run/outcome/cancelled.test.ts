@@ -1,23 +1,6 @@
 import { describe, expect, test } from 'vitest';
-import { classifyAttempt, type AttemptFacts } from './classify.js';
-
-/** A failed attempt of `work/cycle=1`; each test overrides what its rule looks at. */
-const RETRIES = { max: 2, backoff: { initialMs: 1000, factor: 2, maxMs: 5000 } };
-
-function failedAttempt(over: Partial<AttemptFacts> = {}, error: Record<string, unknown> = {}): AttemptFacts {
-  return {
-    taskId: 'work/cycle=1',
-    stage: 'work',
-    plugin: 'steps',
-    outcome: { ok: false, aborted: false, error: { name: 'Error', message: 'boom', ...error } },
-    runMs: 12,
-    retries: RETRIES,
-    retriesUsed: 0,
-    stopping: false,
-    now: 1_000_000,
-    ...over,
-  };
-}
+import { classifyAttempt } from './classify.js';
+import { failedAttempt } from './failed-attempt.test-fixture.js';
 
 describe('outcome: cancelled', () => {
   test('a task stopped by `runner cancel` is cancelled with the reason as its note, not failed or retried', () => {

@@ -1,24 +1,7 @@
 import { describe, expect, test } from 'vitest';
-import { classifyAttempt, type AttemptFacts } from './classify.js';
+import { classifyAttempt } from './classify.js';
 import { backoffMs, formatMs } from './retry.js';
-
-/** A failed attempt of `work/cycle=1`; each test overrides what its rule looks at. */
-const RETRIES = { max: 2, backoff: { initialMs: 1000, factor: 2, maxMs: 5000 } };
-
-function failedAttempt(over: Partial<AttemptFacts> = {}, error: Record<string, unknown> = {}): AttemptFacts {
-  return {
-    taskId: 'work/cycle=1',
-    stage: 'work',
-    plugin: 'steps',
-    outcome: { ok: false, aborted: false, error: { name: 'Error', message: 'boom', ...error } },
-    runMs: 12,
-    retries: RETRIES,
-    retriesUsed: 0,
-    stopping: false,
-    now: 1_000_000,
-    ...over,
-  };
-}
+import { failedAttempt, RETRIES } from './failed-attempt.test-fixture.js';
 
 describe('outcome: a failure is retried with backoff while retries are left', () => {
   test('the first failure goes back to pending, counted, due after the initial backoff', () => {
