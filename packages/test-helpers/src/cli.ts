@@ -58,12 +58,16 @@ export interface CliError {
 }
 
 /**
- * The error a failed command printed, read from its fixed place: `error <CODE>: <message>`, then
- * `hint: <hint>` (cli/format.ts `printError`). The CLI has no structured error output (no
- * `--json` error object), so a test reads the code from where the CLI puts it rather than
- * searching the whole output for it.
+ * The error a failed command printed. With `--json` it is the `{ "error": { code, ... } }` object
+ * the CLI prints on stdout; otherwise it is read from its fixed place on stderr, `error <CODE>:
+ * <message>`, then `hint: <hint>` (cli/format.ts `printError`). Either way a test reads the code
+ * from where the CLI puts it rather than searching the whole output for it.
  */
 export function cliError(result: CliResult | string): CliError {
+  if (typeof result !== 'string' && result.stdout.trimStart().startsWith('{"error"')) {
+    const e = (JSON.parse(result.stdout) as { error: { code: string; message: string; hint: string | null } }).error;
+    return { code: e.code, message: e.message.split('\n')[0]!, ...(e.hint !== null ? { hint: e.hint } : {}) };
+  }
   const text = typeof result === 'string' ? result : result.stderr;
   const m = /^error (\S+): (.*)$/m.exec(text);
   if (!m) throw new Error(`no "error <CODE>: <message>" line in:\n${text}`);

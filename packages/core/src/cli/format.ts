@@ -107,6 +107,19 @@ export function printError(err: unknown, stream: NodeJS.WriteStream = process.st
   }
 }
 
+/**
+ * A failed command's error as data, what `--json` prints on stdout (the human lines still go to
+ * stderr): `{ "error": { code, message, hint, issues, exitCode } }`. `code` is null for an error
+ * that is not one of runner's own (a bug: RUNNER_DEBUG=1 shows its stack).
+ */
+export function errorJson(err: unknown, exitCode: number): { error: { code: string | null; message: string; hint: string | null; issues: ErrorIssue[]; taskId: string | null; exitCode: number } } {
+  if (isRunnerError(err)) {
+    return { error: { code: err.code, message: err.message, hint: err.hint ?? null, issues: err.issues, taskId: err.taskId ?? null, exitCode } };
+  }
+  const e = err as Error | undefined;
+  return { error: { code: null, message: e?.message ?? String(err), hint: null, issues: [], taskId: null, exitCode } };
+}
+
 export function pct(step: number | undefined, total: number | undefined): string {
   if (step === undefined || !total) return '-';
   return `${Math.floor((100 * step) / total)}%`;

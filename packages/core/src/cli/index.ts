@@ -1,8 +1,8 @@
 import { readFileSync } from 'node:fs';
 import yargs from 'yargs';
 import { hideBin } from 'yargs/helpers';
-import { exitCodeOf } from '../errors.js';
-import { printError } from './format.js';
+import { exitCodeOf, usage } from '../errors.js';
+import { errorJson, printError } from './format.js';
 import { BUILTIN_PLUGINS, loadPluginModule, resolvePluginEntry } from '../plugin/load.js';
 import type { PluginCommand } from '../plugin/types.js';
 import { cancelCommand } from './commands/cancel.js';
@@ -83,6 +83,7 @@ export async function main(argv: string[] = hideBin(process.argv)): Promise<void
     .fail((msg, err) => {
       if (err) throw err;
       process.stderr.write(`error: ${msg}\nRun with --help for usage.\n`);
+      if (wantsJson()) process.stdout.write(`${JSON.stringify(errorJson(usage(msg, 'Run with --help for usage.'), 2))}\n`);
       process.exit(2);
     });
   try {
@@ -91,5 +92,12 @@ export async function main(argv: string[] = hideBin(process.argv)): Promise<void
     printError(err);
     // Exit codes: 0 all completed, 1 some failed, 2 bad input (per code in errors.ts), 130 interrupted.
     process.exitCode = exitCodeOf(err);
+    // Under --json the error is data too, on stdout, where the command's answer would have been.
+    if (wantsJson()) process.stdout.write(`${JSON.stringify(errorJson(err, process.exitCode))}\n`);
   }
+}
+
+/** Whether the command line asks for JSON (`--json`, `--json=true`), read before yargs has parsed it. */
+function wantsJson(): boolean {
+  return process.argv.slice(2).some((a) => a === '--json' || a === '--json=true');
 }
