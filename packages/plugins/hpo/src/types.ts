@@ -82,12 +82,6 @@ export interface SamplerConfig {
   priorWeight?: number;
   /** TPE: the prior weight inside categorical kernels. Default: priorWeight. */
   categoricalPriorWeight?: number;
-  /** TPE, multivariate: a candidate whose categorical draw switches choice takes its numbers from the prior. */
-  switchFromPrior?: boolean;
-  /** TPE: the magic clip exponent of the univariate trials. Default: magicClipExponent. */
-  univariateClipExponent?: number;
-  bandwidthFloor?: number;
-  randomShare?: number;
   considerEndpoints?: boolean;
   considerMagicClip?: boolean;
   constantLiar?: boolean;

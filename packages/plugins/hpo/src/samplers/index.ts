@@ -52,10 +52,6 @@ const TPE_CONFIG_KEYS = [
   'magicClipExponent',
   'startup',
   'categoricalPriorWeight',
-  'switchFromPrior',
-  'univariateClipExponent',
-  'bandwidthFloor',
-  'randomShare',
 ] as const satisfies readonly (keyof SamplerConfig & keyof TpeOptions)[];
 
 /** Identifies a sampler configuration (with its seed): a changed one starts a new RNG stream. */

@@ -36,18 +36,6 @@ export interface TpeOptions {
    * choices other than its own. Unset: priorWeight (Optuna's).
    */
   categoricalPriorWeight?: number;
-  /**
-   * Multivariate: when a joint kernel's draw of a categorical lands on a choice other than its
-   * own observation's, draw the candidate's numeric parameters from the prior instead of that
-   * kernel (its values were good for another choice). @default false
-   */
-  switchFromPrior?: boolean;
-  /** The magic clip exponent of the univariate trials (univariateShare). Unset: magicClipExponent. */
-  univariateClipExponent?: number;
-  /** Multivariate, Scott: floor each width at this × Optuna's multivariate width (0.2·n^(-1/(d+4))·range). @default 0 */
-  bandwidthFloor?: number;
-  /** Share of trials (after the startup) sampled uniformly at random, spread evenly. @default 0 */
-  randomShare?: number;
   /** @default true */
   considerPrior: boolean;
   /** @default true */
@@ -211,10 +199,6 @@ export class ParzenEstimator {
 
   /** Whether a kernel's log density includes -log σ (see TpeOptions.kernelDensity). */
   private readonly scaleTerm: boolean;
-  /** Whether the last component is the prior. */
-  private readonly hasPrior: boolean;
-  /** See TpeOptions.switchFromPrior. */
-  private readonly switchFromPrior: boolean;
 
   /**
    * `obs[p]` holds the transformed observations of parameter p, oldest first. `order`, when
@@ -231,8 +215,6 @@ export class ParzenEstimator {
   ) {
     this.scaleTerm = o.kernelDensity === 'exact';
     const prior = o.considerPrior || m === 0;
-    this.hasPrior = prior;
-    this.switchFromPrior = o.multivariate && o.switchFromPrior === true;
     this.J = m + (prior ? 1 : 0);
     const w = new Float64Array(this.J);
     if (m > 0) w.set(given ? given.subarray(0, m) : o.weights(m).subarray(0, m));
@@ -288,8 +270,7 @@ export class ParzenEstimator {
       const sig = new Float64Array(this.J);
       let idx: Int32Array | undefined;
       if (o.multivariate && o.bandwidth === 'scott') {
-        const floor = (o.bandwidthFloor ?? 0) * SIGMA0_MAGNITUDE * Math.max(m, 1) ** (-1 / (params.length + 4)) * range;
-        sig.fill(Math.max(floor, scott(mus, this.J)));
+        sig.fill(scott(mus, this.J));
       } else if (o.multivariate) {
         sig.fill(sigma0 * range);
       } else {
@@ -459,7 +440,6 @@ export class ParzenEstimator {
     const active = new Int32Array(size);
     for (let s = 0; s < size; s++) active[s] = searchCum(this.cum, rng.random());
     const out: Float64Array[] = [];
-    const switched = this.switchFromPrior && this.hasPrior ? new Uint8Array(size) : undefined;
     for (const [pi, p] of this.params.entries()) {
       const v = new Float64Array(size);
       if (p.cat) {
@@ -482,13 +462,12 @@ export class ParzenEstimator {
             if (u < acc) break;
           }
           v[s] = c;
-          if (switched && c !== o) switched[s] = 1;
         }
       } else {
         const mus = this.mus[pi]!;
         const sig = this.sigmas[pi]!;
         for (let s = 0; s < size; s++) {
-          const j = switched?.[s] ? this.J - 1 : active[s]!;
+          const j = active[s]!;
           const mu = mus[j]!;
           const sg = sig[j]!;
           const z = truncnormPpf(rng.random(), (p.low - mu) / sg, (p.high - mu) / sg);
@@ -723,7 +702,6 @@ export class TpeSampler implements Sampler {
     const names = Object.keys(space).filter((n) => cardinality(space[n]!) > 1);
     if (names.length === 0) return new Map();
     if (ctx.history.n < o.startupTrials) return o.startup === 'halton' ? this.startupPoint(ctx, space, names) : new Map();
-    if (this.randomTrial(ctx)) return new Map();
     // Univariate trials (and univariate TPE altogether) sample each parameter on its own.
     if (!o.multivariate || TpeSampler.every(o.univariateShare, ctx.trialNumber)) return new Map();
     // The joint model covers the parameters that every finished trial has (Optuna's intersection
@@ -733,12 +711,6 @@ export class TpeSampler implements Sampler {
     const joint = names.filter((n) => h.sortedLen[h.column(n, space[n]!)] === h.n);
     if (joint.length === 0) return new Map();
     return this.sample(ctx, joint.map((n) => [n, space[n]!]));
-  }
-
-  /** Whether trial `t` is one of the uniformly random trials (randomShare), offset from the univariate ones. */
-  private randomTrial(ctx: SamplingContext): boolean {
-    const f = this.options.randomShare ?? 0;
-    return f > 0 && TpeSampler.every(f, ctx.trialNumber + 0.5 / f);
   }
 
   private halton?: { study: string; seq: ScrambledHalton };
@@ -754,7 +726,7 @@ export class TpeSampler implements Sampler {
 
   sampleIndependent(ctx: SamplingContext, name: string, dist: Distribution): number {
     if (cardinality(dist) <= 1) return dist.type === 'categorical' ? 0 : dist.low;
-    if (ctx.history.n < this.options.startupTrials || this.randomTrial(ctx)) return sampleUniform(ctx.rng, dist);
+    if (ctx.history.n < this.options.startupTrials) return sampleUniform(ctx.rng, dist);
     // With a univariate share, a parameter sampled on its own gets the univariate estimator; else,
     // as in Optuna 3.1, the multivariate one restricted to it.
     return this.sample(ctx, [[name, dist]], this.options.univariateShare > 0).get(name)!;
@@ -762,8 +734,7 @@ export class TpeSampler implements Sampler {
 
   private sample(ctx: SamplingContext, entries: [string, Distribution][], univariate = false): Map<string, number> {
     const h = ctx.history;
-    const base = this.options;
-    const o = univariate && base.multivariate ? { ...base, multivariate: false, magicClipExponent: base.univariateClipExponent ?? base.magicClipExponent } : base;
+    const o = univariate && this.options.multivariate ? { ...this.options, multivariate: false } : this.options;
     const params = entries.map(([name, dist]) => paramInfo(name, dist, h.column(name, dist)));
     // The split is the same for every parameter of one ask: compute it once per history version.
     const k = o.gamma(h.n);
