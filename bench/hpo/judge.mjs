@@ -3,7 +3,8 @@
 // TPE change (issue 16), on raw results written by `heldout.mjs --out`. Runs over disjoint seed
 // sets of the same variants are pooled per cell (more seeds, smaller standard errors). For each
 // variant against the base: the cells where its mean is worse, and better, by more than two
-// standard errors, listed with their means ± s.e., and the count of cells where its mean is not
+// standard errors, listed with their means ± s.e. (--show fn,fn: every cell of those), and the
+// count of cells where its mean is not
 // worse. A variant is adoptable when no cell is worse beyond 2 s.e. and the lock-in / narrowing
 // functions improve.
 import { readFileSync } from 'node:fs';
@@ -11,6 +12,8 @@ import { readFileSync } from 'node:fs';
 const args = process.argv.slice(2);
 const baseName = args.includes('--base') ? args[args.indexOf('--base') + 1] : 'default';
 const files = args.filter((a, i) => a.endsWith('.json') && args[i - 1] !== '--base');
+// --show a,b: also print every cell of these functions, significant or not.
+const show = new Set(args.includes('--show') ? args[args.indexOf('--show') + 1].split(',') : []);
 const runs = files.map((f) => JSON.parse(readFileSync(f, 'utf8')));
 const pooled = {};
 for (const r of runs) {
@@ -44,6 +47,7 @@ for (const [name, byFn] of Object.entries(pooled)) {
       cells++;
       if (d <= 0) notWorse++;
       const row = `${fn}@${c}: ${f(mean(a))} ± ${f(se(a))} vs ${f(mean(b))} ± ${f(se(b))} (n=${a.length})`;
+      if (show.has(fn)) console.log(`  ${name.padEnd(12)} ${row}${d > 2 * s ? '  WORSE' : d < -2 * s ? '  better' : ''}`);
       if (d > 2 * s) worse.push(row);
       if (d < -2 * s) better.push(row);
     }
