@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-// `node bench/hpo/heldout.mjs [--seeds 30] [--seed-base 1000] [--jobs 2] [--fns a,b | mixed | continuous | new | tuning | bench] [--variants JSON]`
+// `node bench/hpo/heldout.mjs [--seeds 30] [--seed-base 1000] [--jobs 2] [--fns a,b | mixed | continuous | new | fresh | judge | tuning | bench] [--variants JSON] [--out raw.json]`
 //
 // Judges TPE changes on test functions the benchmark does NOT use (heldout-functions.mjs), with
 // more seeds than the benchmark: the default TPE, Optuna 3.1's (preset optuna-3.1, the same
@@ -12,6 +12,7 @@
 // is not worse, in how many it is better or worse by more than two standard errors, and the mean
 // probability that one of its runs ends below one of optuna-3.1's (0.5: no difference). Then the
 // same for each ablation against the default: what taking that part out costs.
+import { writeFileSync } from 'node:fs';
 import { Worker, isMainThread, parentPort } from 'node:worker_threads';
 import { fileURLToPath } from 'node:url';
 import { createStudy, memoryStorage } from '@runner/plugin-hpo';
@@ -19,9 +20,10 @@ import { FUNCTIONS } from './functions.mjs';
 import { HELDOUT, HELDOUT_MIXED } from './heldout-functions.mjs';
 import { HELDOUT_NEW } from './heldout-new-functions.mjs';
 import { TUNING } from './tuning-functions.mjs';
+import { HELDOUT_FRESH } from './heldout-fresh-functions.mjs';
 
 // Every function by name; --fns picks (the default: the original held-out set).
-const ALL = { ...FUNCTIONS, ...HELDOUT, ...HELDOUT_NEW, ...TUNING };
+const ALL = { ...FUNCTIONS, ...HELDOUT, ...HELDOUT_NEW, ...HELDOUT_FRESH, ...TUNING };
 
 const CHECK = process.argv.includes('--check') ? process.argv[process.argv.indexOf('--check') + 1].split(',').map(Number) : [100, 200];
 const VARIANTS = [
@@ -72,6 +74,8 @@ if (!isMainThread) {
     : fnArg === 'continuous' ? Object.keys(HELDOUT).filter((n) => !(n in HELDOUT_MIXED))
     : fnArg === 'new' ? Object.keys(HELDOUT_NEW)
     : fnArg === 'tuning' ? Object.keys(TUNING)
+    : fnArg === 'fresh' ? Object.keys(HELDOUT_FRESH)
+    : fnArg === 'judge' ? [...Object.keys(FUNCTIONS), ...Object.keys(HELDOUT), ...Object.keys(HELDOUT_NEW), ...Object.keys(HELDOUT_FRESH)]
     : fnArg === 'bench' ? Object.keys(FUNCTIONS)
     : fnArg.split(',');
   const nSeeds = Number(get('--seeds', 30));
@@ -154,6 +158,8 @@ if (!isMainThread) {
     console.log(head);
     for (const [vi, [name]] of variants.entries()) if (vi !== def && vi !== base) console.log(line(`vs ${name}`, compare(def, vi)));
   }
+  // --out FILE: the raw best values (variant → function → per seed {checkpoint: best}) for judge.mjs.
+  if (args.includes('--out')) writeFileSync(get('--out'), JSON.stringify({ seeds, check: CHECK, variants: variants.map(([n, v]) => [n, v]), results: Object.fromEntries(variants.map(([n], vi) => [n, results[vi]])) }));
   console.log(`\n  ${((performance.now() - t0) / 1000).toFixed(0)} s`);
   if (base >= 0 && def >= 0) {
     const s = compare(def, base);
