@@ -6,7 +6,7 @@ import { execFileSync, spawn, spawnSync } from 'node:child_process';
 import { chownSync, closeSync, mkdirSync, openSync, readFileSync, statSync, truncateSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, test } from 'vitest';
-import { cliError, cliJson, nobodyCanRunCli, REPO, runCli, tempProject, waitFor } from '@runner/test-helpers/cli';
+import { cliError, cliJson, nobodyCanRunCli, REPO, runCli, spawnCli, tempProject, waitFor } from '@runner/test-helpers/cli';
 
 const RUNNER = join(REPO, 'packages/core/bin/runner.js');
 const isRoot = process.getuid?.() === 0;
@@ -66,7 +66,16 @@ describe('a failing disk', () => {
       for (let kb = 200; kb <= 1300; kb += 100) {
         execFileSync('mount', ['-t', 'tmpfs', '-o', `size=${kb}k`, 'tmpfs', runs]);
         try {
-          const r = await runCli(['start', 'job.yaml', '--plain'], { cwd: dir });
+          const run = spawnCli(['start', 'job.yaml', '--plain'], { cwd: dir });
+          // A runner that never exits on a full disk is the failure this test exists for: after
+          // 90 s, say what it printed and where its threads are, instead of hanging the suite.
+          const r = await Promise.race([run.done, new Promise<null>((res) => setTimeout(() => res(null), 90_000).unref())]);
+          if (r === null) {
+            const pid = run.child.pid!;
+            const threads = spawnSync('sh', ['-c', `for t in /proc/${pid}/task/*; do echo "$(cat $t/comm) $(cat $t/wchan) $(cat $t/stat | cut -d' ' -f3)"; done`], { encoding: 'utf8' }).stdout;
+            run.child.kill('SIGKILL');
+            throw new Error(`runner did not exit at ${kb}k within 90 s; output:\n${run.output()}\nthreads (name wchan state):\n${threads}`);
+          }
           const out = r.stdout + r.stderr;
           // A clean stop: exit 1 with the summary, no uncaught error, no signal.
           expect(r.signal, out).toBeNull();
@@ -74,8 +83,9 @@ describe('a failing disk', () => {
           expect(out).not.toMatch(/Emitted 'error' event|Unhandled|node:internal/);
           expect(out).toMatch(/stopped after .* because cannot write the run store at .*: (the disk is full|an I\/O error)/);
           outcomes.push(`${kb}k ok`);
-          const states = (await cliJson<{ state: string }[]>(['tasks', 'job.yaml'], { cwd: dir })).map((t) => t.state);
-          expect(states).not.toContain('failed');
+          const tasks = await cliJson<{ id: string; state: string; error: unknown; notes: string[] }[]>(['tasks', 'job.yaml'], { cwd: dir });
+          const failed = tasks.filter((t) => t.state === 'failed');
+          expect(failed, `${kb}k: ${JSON.stringify(failed, null, 1)}\n${out}`).toEqual([]);
         } finally {
           execFileSync('umount', [runs]);
         }

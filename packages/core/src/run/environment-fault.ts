@@ -13,7 +13,9 @@ const IN_RUN_DIR = new Set(['EACCES', 'EPERM', 'ENOENT']);
  */
 export function environmentFault(e: SerializedError, runDir: string): string | undefined {
   for (let x: SerializedError | undefined = e; x; x = x.cause) {
-    if (x.code === 'RUNNER_STORE_UNWRITABLE') return x.code;
+    // The store itself cannot be written or read back: no task is at fault, and none may be
+    // marked failed in it.
+    if (x.code === 'RUNNER_STORE_UNWRITABLE' || x.code === 'RUNNER_STORE_CORRUPT' || x.code === 'RUNNER_STORE_GONE') return x.code;
     if (!x.code) continue;
     if (ANYWHERE.has(x.code)) return x.code;
     // A recursive mkdir on a full inode table reports ENOENT; only that kind of ENOENT counts.

@@ -3,7 +3,7 @@ import { randomBytes } from 'node:crypto';
 import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { ResolvedJobSpec } from '../config/types.js';
-import { childTaskInvalid, isRunnerError, quietCommitError, serializeError, storeUnwritable, taskAborted, type RunnerError, type SerializedError } from '../errors.js';
+import { childTaskInvalid, isRunnerError, quietCommitError, RunnerError, serializeError, storeUnwritable, taskAborted, type ErrorCode, type SerializedError } from '../errors.js';
 import type { RunnerEvents } from '../events.js';
 import type { RunStore, Retention, TaskOutcome } from '../store/lmdb-store.js';
 import type { OwnerRef, TaskRecord, TaskState } from '../store/types.js';
@@ -299,7 +299,7 @@ export class Runner {
     }
     const { outcome: o, stopRun } = classifyAttempt(attemptFacts(a, outcome, runMs, { runDir: this.spec.runDir, stopping: this.stopping }));
     // Not the task's fault: stop the run, keep the task pending, continue once the cause is fixed.
-    if (stopRun) this.onStoreError(stopRun.code === 'RUNNER_STORE_UNWRITABLE' ? wrapCause(stopRun.error) : Object.assign(new Error(stopRun.error.message), { code: stopRun.code }));
+    if (stopRun) this.onStoreError(stopRunError(stopRun.code, stopRun.error));
     if (this.abandoned) {
       this.afterSettle(a, undefined, o, runMs);
       this.settling--;
@@ -423,4 +423,18 @@ export class Runner {
   private log(level: 'info' | 'warn' | 'error', message: string): void {
     this.events.emit('run:log', { level, message });
   }
+}
+
+/**
+ * The error that stops the run for a task's environment fault: the store's own error where the
+ * task met one (unwritable, damaged, gone), kept as it was; otherwise the system error's code.
+ */
+function stopRunError(code: string, error: SerializedError): Error {
+  if (code === 'RUNNER_STORE_UNWRITABLE') return wrapCause(error);
+  if (code.startsWith('RUNNER_')) {
+    let x: SerializedError | undefined = error;
+    while (x && x.code !== code) x = x.cause;
+    return new RunnerError(code as ErrorCode, (x ?? error).message, { hint: (x ?? error).hint });
+  }
+  return Object.assign(new Error(error.message), { code });
 }

@@ -57,9 +57,14 @@ export class RunStore {
     this.db = openDbs(dir, env);
   }
 
-  /** Opens (creating if needed) the store in `dir`. Errors name the directory and what to do. */
-  static open(dir: string, options: { readOnly?: boolean } = {}): RunStore {
-    checkStoreFile(dir, STORE_FILE);
+  /**
+   * Opens (creating if needed) the store in `dir`. Errors name the directory and what to do.
+   * `checked`: the caller's runner opened and checked this store already (a task's worker thread
+   * or process); the file check is skipped, since it would race with that runner's commits (on a
+   * full disk the file can lag its header by more than the check's slack for a moment).
+   */
+  static open(dir: string, options: { readOnly?: boolean; checked?: boolean } = {}): RunStore {
+    if (!options.checked) checkStoreFile(dir, STORE_FILE);
     try {
       if (!options.readOnly) mkdirSync(dir, { recursive: true });
       const files = options.readOnly ? undefined : StoreFiles.before(dir, STORE_FILE);

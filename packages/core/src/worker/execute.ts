@@ -11,7 +11,8 @@ const stores = new Map<string, RunStore>();
 /** One store handle per run directory per thread/process, reused across tasks. */
 export function storeFor(runDir: string): RunStore {
   let s = stores.get(runDir);
-  if (!s) stores.set(runDir, (s = RunStore.open(runDir)));
+  // The runner that sent this task opened and checked the store before it started any task.
+  if (!s) stores.set(runDir, (s = RunStore.open(runDir, { checked: true })));
   return s;
 }
 

@@ -22,4 +22,12 @@ describe('outcome: an environment fault stops the run, not the task', () => {
     expect(environmentFault(error, '/runs/x')).toBeUndefined();
     expect(classifyAttempt(failedAttempt({ outcome: { ok: false, aborted: false, error } })).stopRun).toBeUndefined();
   });
+
+  test('a store the task found damaged or gone stops the run too: no task is failed in it', () => {
+    for (const code of ['RUNNER_STORE_CORRUPT', 'RUNNER_STORE_GONE', 'RUNNER_STORE_UNWRITABLE']) {
+      const error = { name: 'RunnerError', code: 'RUNNER_PLUGIN_FAILED', message: '[big] the run store is damaged', cause: { name: 'RunnerError', code, message: 'the run store is damaged' } };
+      expect(environmentFault(error, '/runs/x')).toBe(code);
+      expect(classifyAttempt(failedAttempt({ environmentFault: environmentFault(error, '/runs/x'), outcome: { ok: false, aborted: false, error } })).outcome.state).toBe('pending');
+    }
+  });
 });
