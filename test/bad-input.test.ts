@@ -8,6 +8,7 @@ import { join } from 'node:path';
 import { describe, expect, test } from 'vitest';
 import { RunStore } from '../packages/core/src/store/lmdb-store.js';
 import { cliError, cliJson, nobodyCanRunCli, REPO, runCli, tempProject } from '@runner/test-helpers/cli';
+import { fixture } from '@runner/test-helpers/fixtures';
 
 const fixtures = join(REPO, 'test/fixtures');
 
@@ -154,29 +155,12 @@ stages:
 /** Six tasks that each write ~300 KB checkpoints: a small disk fills quickly. */
 const BIG_PROJECT: Record<string, string> = {
   'job.yaml': `name: full
-plugins: [./big.mjs]
+plugins: [${fixture('disk-filler.mjs')}]
 matrix: { symbol: [A, B, C, D, E, F] }
 pool: { threads: 2 }
 checkpoints: { inlineMaxBytes: 0 }
 stages:
-  - { id: big, plugin: big, options: { chunks: 30 } }
-`,
-  'big.mjs': `export default {
-  name: 'big', version: '1.0.0',
-  schema: { type: 'object', properties: { chunks: { type: 'integer' } } },
-  async run(ctx) {
-    const saved = await ctx.checkpoint.load();
-    let i = saved ? saved.state.i : 0;
-    let acc = saved ? saved.state.acc : 0;
-    while (i < ctx.options.chunks) {
-      i++;
-      acc = (acc * 31 + i) % 1000003;
-      ctx.progress({ step: i, total: ctx.options.chunks });
-      await ctx.checkpoint.save({ i, acc, pad: new Uint8Array(300_000).fill(i) }, { step: i, total: ctx.options.chunks });
-    }
-    return { acc };
-  },
-};
+  - { id: big, plugin: big, options: { chunks: 30, padBytes: 300000 } }
 `,
 };
 const EXPECTED_ACC = Array.from({ length: 30 }, (_, k) => k + 1).reduce((acc, i) => (acc * 31 + i) % 1000003, 0);

@@ -7,6 +7,7 @@ import { chownSync, closeSync, mkdirSync, openSync, readFileSync, statSync, trun
 import { join } from 'node:path';
 import { describe, expect, test } from 'vitest';
 import { cliError, cliJson, nobodyCanRunCli, REPO, runCli, spawnCli, tempProject, waitFor } from '@runner/test-helpers/cli';
+import { fixture } from '@runner/test-helpers/fixtures';
 
 const RUNNER = join(REPO, 'packages/core/bin/runner.js');
 const isRoot = process.getuid?.() === 0;
@@ -30,28 +31,12 @@ stages:
 /** Inline checkpoints (in the store itself), so that LMDB's own commits hit the full disk. */
 const INLINE: Record<string, string> = {
   'job.yaml': `name: inl
-plugins: [./big.mjs]
+plugins: [${fixture('disk-filler.mjs')}]
 matrix: { s: [A, B, C, D, E, F] }
 pool: { threads: 2 }
 checkpoints: { keep: 50 }
 stages:
-  - { id: big, plugin: big, options: { chunks: 30 } }
-`,
-  'big.mjs': `export default {
-  name: 'big', version: '1.0.0',
-  schema: { type: 'object', properties: { chunks: { type: 'integer' } } },
-  async run(ctx) {
-    const saved = await ctx.checkpoint.load();
-    let i = saved ? saved.state.i : 0;
-    let acc = saved ? saved.state.acc : 0;
-    while (i < ctx.options.chunks) {
-      i++;
-      acc = (acc * 31 + i) % 1000003;
-      await ctx.checkpoint.save({ i, acc, pad: new Uint8Array(60_000).fill(i) }, { step: i, total: ctx.options.chunks });
-    }
-    return { acc };
-  },
-};
+  - { id: big, plugin: big, options: { chunks: 30, padBytes: 60000 } }
 `,
 };
 const ACC = Array.from({ length: 30 }, (_, k) => k + 1).reduce((acc, i) => (acc * 31 + i) % 1000003, 0);
