@@ -1,34 +1,11 @@
 /** The store's side of the crash rule (run/crash-rule.ts) and of ending a parent. */
-import { mkdtempSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { afterEach, describe, expect, test } from 'vitest';
-import { RunStore } from '../src/store/lmdb-store.js';
-import type { OwnerRecord, PlannedTaskInput } from '../src/store/types.js';
+import type { RunStore } from '../src/store/lmdb-store.js';
+import { closeStores, store, task } from './store-fixture.js';
+import type { OwnerRecord } from '../src/store/types.js';
 import { HOST, procStartTime } from '../src/util/proc.js';
 
-const open: RunStore[] = [];
-function store(): RunStore {
-  const s = RunStore.open(mkdtempSync(join(tmpdir(), 'runner-store-')));
-  open.push(s);
-  return s;
-}
-afterEach(async () => {
-  for (const s of open.splice(0)) await s.close();
-});
-
-const task = (id: string, extra: Partial<PlannedTaskInput> = {}): PlannedTaskInput => ({
-  id,
-  stage: id.split('/')[0]!,
-  plugin: 'steps',
-  cell: {},
-  cycle: 1,
-  needs: [],
-  fingerprint: 'f1',
-  targets: 't1',
-  pluginVersion: '1.0.0',
-  ...extra,
-});
+afterEach(closeStores);
 
 /** A runner that died: its pid does not exist. */
 async function deadRunner(s: RunStore, n: number, extra: Partial<OwnerRecord> = {}): Promise<OwnerRecord> {

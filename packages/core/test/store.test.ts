@@ -2,31 +2,11 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, test } from 'vitest';
-import { RunStore } from '../src/store/lmdb-store.js';
-import type { CheckpointRecord, OwnerRef, PlannedTaskInput } from '../src/store/types.js';
+import type { RunStore } from '../src/store/lmdb-store.js';
+import { closeStores, store, task } from './store-fixture.js';
+import type { CheckpointRecord, OwnerRef } from '../src/store/types.js';
 
-const open: RunStore[] = [];
-function store(dir = mkdtempSync(join(tmpdir(), 'runner-store-'))): RunStore {
-  const s = RunStore.open(dir);
-  open.push(s);
-  return s;
-}
-afterEach(async () => {
-  for (const s of open.splice(0)) await s.close();
-});
-
-const task = (id: string, extra: Partial<PlannedTaskInput> = {}): PlannedTaskInput => ({
-  id,
-  stage: id.split('/')[0]!,
-  plugin: 'steps',
-  cell: {},
-  cycle: 1,
-  needs: [],
-  fingerprint: 'f1',
-  targets: 't1',
-  pluginVersion: '1.0.0',
-  ...extra,
-});
+afterEach(closeStores);
 const owner = (n: string): OwnerRef => ({ id: `host:${n}`, pid: 1, host: 'host' });
 /** Claims as a registered runner (claim() refuses unregistered ones). */
 async function claim(s: RunStore, ids: string[], o: OwnerRef) {
