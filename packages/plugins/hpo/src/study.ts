@@ -560,6 +560,7 @@ export class Study {
       } else {
         rec.state = 'FAIL';
         rec.finishedAt = now;
+        delete rec.relative;
         rec.error = `interrupted ${interrupted} times without progress while it ran alone; not retried again`;
         this.log('warn', `trial ${rec.number} was interrupted ${interrupted} times without progress while it ran alone; marked FAIL and not retried`);
         this.counters.failed++;
@@ -843,7 +844,9 @@ export class Study {
       } else if (!fromWaiting) {
         const known = Object.fromEntries(Object.entries(this.meta.dists).filter(([, d]) => cardinality(d) > 1));
         if (Object.keys(known).length > 0) trial.relative = this.sampler.sampleRelative(this.samplingContext(number), known);
-      }
+        // Kept with the trial: a retried attempt gets the same suggestion for what it has not asked yet.
+        if (trial.relative.size > 0) rec.relative = Object.fromEntries(trial.relative);
+      } else if (rec.relative) trial.relative = new Map(Object.entries(rec.relative));
     } catch (err) {
       trial.deferWrites = false;
       this.live.delete(number);
@@ -968,6 +971,7 @@ export class Study {
     rec.state = state;
     rec.finishedAt = Date.now();
     rec.owner = undefined;
+    delete rec.relative;
     if (value !== undefined) rec.value = value;
     else delete rec.value;
     if (error !== undefined) {

@@ -46,6 +46,13 @@ export interface TrialRecord {
   failures?: { at: number; reason: string; counted?: boolean }[];
   /** Intermediate values it had when its latest attempt started (progress since then clears an interruption). */
   startSteps?: number;
+  /**
+   * Define-by-run trials, while unfinished: the sampler's joint suggestion made when the trial was
+   * asked (internal values by parameter name), so that an attempt retried after an interruption
+   * suggests the parameters the first attempt had not asked for yet exactly as an uninterrupted
+   * study does. Dropped when the trial finishes.
+   */
+  relative?: Record<string, number>;
   /** Why it failed (FAIL). */
   error?: string;
   /** Successive halving: values recorded at each completed rung, and the Hyperband bracket. */

@@ -36,6 +36,12 @@ export interface AcquisitionSpace {
   D: number;
   /** Choices per dimension: 0 for numeric ([0, 1]), the number of choices for categoricals. */
   choices: Int32Array;
+  /**
+   * For spaces with conditional parameters: writes into `out` the point the model sees for the
+   * candidate `x` (inactive numeric coordinates NaN, inactive categoricals −1). Candidates keep a
+   * value in every coordinate, so a choice switched on later has one.
+   */
+  mask?: (x: Float64Array, out: Float64Array) => void;
 }
 
 export interface MaximizeOptions {
@@ -55,12 +61,18 @@ export interface MaximizeOptions {
  * Maximises log EI: screens random and local candidates, refines the best few by projected
  * gradient ascent over the numeric coordinates (categoricals fixed), then tries every other
  * value of each categorical at the winner. Returns the point in the unit box (categoricals as
- * indices) and its log EI.
+ * indices; with a mask, as the model sees it: inactive coordinates NaN or −1) and its log EI.
  */
 export function maximizeLogEI(post: Posterior, best: number, space: AcquisitionSpace, rng: Rng, o: MaximizeOptions): { x: Float64Array; value: number } {
-  const { D, choices } = space;
+  const { D, choices, mask } = space;
+  const seen = new Float64Array(D);
+  const view = (x: Float64Array) => {
+    if (!mask) return x;
+    mask(x, seen);
+    return seen;
+  };
   const score = (x: Float64Array) => {
-    const p = post.predict(x);
+    const p = post.predict(view(x));
     return logEI(p.mu, p.sd, best).value;
   };
   const total = o.random + o.local * o.around.length;
@@ -72,8 +84,10 @@ export function maximizeLogEI(post: Posterior, best: number, space: AcquisitionS
   for (const base of o.around) {
     for (let s = 0; s < o.local; s++, c++) {
       for (let d = 0; d < D; d++) {
-        if (choices[d]! > 0) cand[c * D + d] = rng.random() < 0.2 ? rng.int(choices[d]!) : base[d]!;
-        else cand[c * D + d] = Math.min(1, Math.max(0, base[d]! + 0.1 * gauss(rng)));
+        // An observed point's inactive coordinate (conditional spaces only) gets a random value.
+        const b = choices[d]! > 0 ? (base[d]! < 0 ? rng.int(choices[d]!) : base[d]!) : Number.isNaN(base[d]!) ? rng.random() : base[d]!;
+        if (choices[d]! > 0) cand[c * D + d] = rng.random() < 0.2 ? rng.int(choices[d]!) : b;
+        else cand[c * D + d] = Math.min(1, Math.max(0, b + 0.1 * gauss(rng)));
       }
     }
   }
@@ -84,7 +98,7 @@ export function maximizeLogEI(post: Posterior, best: number, space: AcquisitionS
   let bestV = vals[order[0]!]!;
   const grad = { mu: new Float64Array(D), sd: new Float64Array(D) };
   for (let k = 0; k < Math.min(o.starts, total); k++) {
-    const r = refine(post, best, space, cand.slice(order[k]! * D, order[k]! * D + D), vals[order[k]!]!, o.iterations, grad);
+    const r = refine(post, best, space, cand.slice(order[k]! * D, order[k]! * D + D), vals[order[k]!]!, o.iterations, grad, view);
     if (r.value > bestV) {
       bestV = r.value;
       bestX = r.x;
@@ -105,18 +119,27 @@ export function maximizeLogEI(post: Posterior, best: number, space: AcquisitionS
       bestX[d] = keep;
     }
   }
-  return { x: bestX, value: bestV };
+  return { x: mask ? Float64Array.from(view(bestX)) : bestX, value: bestV };
 }
 
 /** Projected gradient ascent with a step that grows on success and halves on failure. */
-function refine(post: Posterior, best: number, space: AcquisitionSpace, x0: Float64Array, v0: number, iterations: number, grad: { mu: Float64Array; sd: Float64Array }): { x: Float64Array; value: number } {
+function refine(
+  post: Posterior,
+  best: number,
+  space: AcquisitionSpace,
+  x0: Float64Array,
+  v0: number,
+  iterations: number,
+  grad: { mu: Float64Array; sd: Float64Array },
+  view: (x: Float64Array) => Float64Array,
+): { x: Float64Array; value: number } {
   const { D, choices } = space;
   let x: Float64Array = x0;
   let v = v0;
   let step = 0.05;
   const g = new Float64Array(D);
   const evalGrad = (at: Float64Array) => {
-    const p = post.predict(at, 0, grad);
+    const p = post.predict(view(at), 0, grad);
     const e = logEI(p.mu, p.sd, best);
     let norm = 0;
     for (let d = 0; d < D; d++) {
@@ -129,7 +152,7 @@ function refine(post: Posterior, best: number, space: AcquisitionSpace, x0: Floa
   for (let it = 0; it < iterations && cur.norm > 1e-9 && step > 1e-6; it++) {
     const xn = new Float64Array(D);
     for (let d = 0; d < D; d++) xn[d] = choices[d]! > 0 ? x[d]! : Math.min(1, Math.max(0, x[d]! + (step * g[d]!) / cur.norm));
-    const p = post.predict(xn);
+    const p = post.predict(view(xn));
     const vn = logEI(p.mu, p.sd, best).value;
     if (vn > v) {
       x = xn;

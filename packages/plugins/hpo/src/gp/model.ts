@@ -7,6 +7,11 @@
  * Inputs are in [0, 1] per numeric dimension. A categorical dimension holds the choice's index
  * and enters the distance as a Hamming term: 1/ℓ² when two points differ, 0 when they agree, so
  * the kernel is still Matérn-5/2 of one distance and each choice's relevance has its own ℓ.
+ *
+ * Conditional parameters (ones a trial has only for some choices of a categorical): an inactive
+ * numeric value is NaN, and the dimension's term is 0 when both points lack it and 1/ℓ² (as far
+ * apart as the two ends of the range) when only one has it; an inactive categorical is the index
+ * −1, a choice of its own for the Hamming term. Dimensions that are never inactive are unchanged.
  */
 import { cholesky, solveLower, solveUpper, cholInverse } from './linalg.js';
 
@@ -18,7 +23,7 @@ export interface GpData {
   y: Float64Array;
   n: number;
   D: number;
-  /** 1 where the dimension is categorical. */
+  /** 1 where the dimension is categorical, 2 where it is numeric and may be inactive (NaN), else 0. */
   cat: Uint8Array;
 }
 
@@ -77,11 +82,12 @@ function r2Of(X: Float64Array, i: number, x: Float64Array, xo: number, D: number
   let r2 = 0;
   const ri = i * D;
   for (let d = 0; d < D; d++) {
-    if (cat[d]) {
+    if (cat[d] === 1) {
       if (X[ri + d] !== x[xo + d]) r2 += invL2[d]!;
     } else {
       const dx = X[ri + d]! - x[xo + d]!;
-      r2 += dx * dx * invL2[d]!;
+      if (dx === dx) r2 += dx * dx * invL2[d]!;
+      else if (Number.isNaN(X[ri + d]!) !== Number.isNaN(x[xo + d]!)) r2 += invL2[d]!;
     }
   }
   return r2;
@@ -106,7 +112,7 @@ export function pairTerms(data: GpData): Float64Array {
       for (let d = 0; d < D; d++, o++) {
         const a = X[i * D + d]!;
         const b = X[j * D + d]!;
-        out[o] = cat[d] ? (a !== b ? 1 : 0) : (a - b) * (a - b);
+        out[o] = cat[d] === 1 ? (a !== b ? 1 : 0) : a === a && b === b ? (a - b) * (a - b) : Number.isNaN(a) !== Number.isNaN(b) ? 1 : 0;
       }
     }
   }
@@ -311,7 +317,8 @@ export class Posterior {
 
   /**
    * Mean and standard deviation of f(x) (x: D values at offset xo), and, when `grad` is given,
-   * their gradients with respect to the numeric coordinates of x (0 for categorical ones).
+   * their gradients with respect to the numeric coordinates of x (0 for categorical and
+   * inactive ones).
    */
   predict(x: Float64Array, xo = 0, grad?: { mu: Float64Array; sd: Float64Array }): { mu: number; sd: number } {
     const { X, n, D, cat } = this.data;
@@ -337,12 +344,16 @@ export class Posterior {
       grad.mu.fill(0);
       grad.sd.fill(0);
       for (let d = 0; d < D; d++) {
-        if (cat[d]) continue;
+        if (cat[d] === 1) continue;
         let gm = 0;
         let gv = 0;
         const xd = x[xo + d]!;
+        // An inactive coordinate (NaN) does not move the prediction.
+        if (xd !== xd) continue;
         for (let i = 0; i < n; i++) {
-          const dki = dk[i]! * (xd - X[i * D + d]!) * this.invL2[d]!;
+          const diff = xd - X[i * D + d]!;
+          if (diff !== diff) continue;
+          const dki = dk[i]! * diff * this.invL2[d]!;
           gm += this.alpha[i]! * dki;
           gv += w[i]! * dki;
         }

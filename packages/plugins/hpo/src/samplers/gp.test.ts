@@ -9,7 +9,7 @@ import { memoryStorage } from '../storage.js';
 import { createStudy, type Study } from '../study.js';
 import type { StorageKey, StudyStorage } from '../types.js';
 import { chooseSampler } from './auto.js';
-import { GpSampler } from './gp.js';
+import { conditionalCoverage, GpSampler } from './gp.js';
 import { contains, type Space } from '../space.js';
 
 const SPACE = {
@@ -107,6 +107,43 @@ describe('GP linear algebra and model', () => {
     }
   });
 
+  test('conditional dimensions: an inactive coordinate (NaN) is at distance 0 from another inactive one and 1 from any active one; its gradient is 0', () => {
+    // Dimension 1 is active only where the categorical (dimension 2) is 0.
+    const X = new Float64Array([0.2, 0.3, 0, 0.25, NaN, 1, 0.8, 0.9, 0, 0.7, NaN, 1, 0.5, 0.1, 0]);
+    const data: GpData = { X, y: new Float64Array([0.1, -0.4, 0.8, -0.2, 0.3]), n: 5, D: 3, cat: new Uint8Array([0, 2, 1]) };
+    const pairs = pairTerms(data);
+    // Pair (1, 0): dimension 1 is NaN vs 0.3 → 1; pair (3, 1): NaN vs NaN → 0.
+    expect(pairs[0 * 3 + 1]).toBe(1);
+    expect(pairs[(3 + 1) * 3 + 1]).toBe(0);
+    const theta = new Float64Array([Math.log(0.3), Math.log(0.5), Math.log(1), 0, Math.log(1e-4)]);
+    const prior = thetaPrior(3);
+    const { grad } = negLogPosterior(theta, data, prior, pairs);
+    for (let p = 0; p < theta.length; p++) {
+      const up = Float64Array.from(theta);
+      const dn = Float64Array.from(theta);
+      up[p]! += 1e-5;
+      dn[p]! -= 1e-5;
+      expect(grad[p]!).toBeCloseTo((negLogPosterior(up, data, prior, pairs).value - negLogPosterior(dn, data, prior, pairs).value) / 2e-5, 4);
+    }
+    const post = new Posterior(data, theta);
+    // Interpolates the inactive rows too.
+    expect(post.predict(X, 3).mu).toBeCloseTo(-0.4, 2);
+    const g = { mu: new Float64Array(3), sd: new Float64Array(3) };
+    const at = new Float64Array([0.6, NaN, 1]);
+    const p = post.predict(at, 0, g);
+    expect(Number.isFinite(p.mu) && Number.isFinite(p.sd)).toBe(true);
+    expect(g.mu[1]).toBe(0);
+    const up = Float64Array.from(at);
+    up[0]! += 1e-6;
+    expect(g.mu[0]!).toBeCloseTo((post.predict(up).mu - p.mu) / 1e-6, 3);
+    // An active coordinate's gradient skips the rows where it is inactive.
+    const act = new Float64Array([0.6, 0.4, 0]);
+    const q = post.predict(act, 0, g);
+    const up2 = Float64Array.from(act);
+    up2[1]! += 1e-6;
+    expect(g.mu[1]!).toBeCloseTo((post.predict(up2).mu - q.mu) / 1e-6, 3);
+  });
+
   test('log EI is the log of φ(z) + zΦ(z) where that is representable, finite far below it, smooth across the branches, with exact derivatives', () => {
     const phi = (z: number) => Math.exp(-0.5 * z * z) / Math.sqrt(2 * Math.PI);
     for (const z of [3, 1, 0, -0.5, -0.999, -1.001, -3, -8, -15]) expect(logH(z)).toBeCloseTo(Math.log(phi(z) + z * ndtr(z)), 6);
@@ -143,11 +180,15 @@ function sequence(s: Study): unknown[] {
   return s.trials.filter((t) => t.state === 'COMPLETE').map((t) => [t.number, t.params, t.value]);
 }
 
-async function runWithKills(n: number, kills: number[], sampler: object): Promise<Study> {
+type Objective = Parameters<Study['optimize']>[0];
+const fixedSpace: Objective = (t) => objective(t.params);
+
+async function runWithKills(n: number, kills: number[], sampler: object, fn: Objective = fixedSpace): Promise<Study> {
   const disk = memoryStorage();
+  const space = fn === fixedSpace ? SPACE : undefined;
   for (const k of kills) {
     const store = killable(disk);
-    const study = await createStudy({ name: 'gp-seq', storage: store, sampler: { ...sampler, seed: 7 } as never, space: SPACE, recoverRunning: 'all' });
+    const study = await createStudy({ name: 'gp-seq', storage: store, sampler: { ...sampler, seed: 7 } as never, space, recoverRunning: 'all' });
     let hang!: () => void;
     const hung = new Promise<void>((r) => (hang = r));
     void study
@@ -157,7 +198,7 @@ async function runWithKills(n: number, kills: number[], sampler: object): Promis
             hang();
             return new Promise<number>(() => {});
           }
-          return objective(t.params);
+          return fn(t);
         },
         { trials: n },
       )
@@ -165,10 +206,23 @@ async function runWithKills(n: number, kills: number[], sampler: object): Promis
     await hung;
     store.kill();
   }
-  const study = await createStudy({ name: 'gp-seq', storage: disk, sampler: { ...sampler, seed: 7 } as never, space: SPACE, recoverRunning: 'all' });
-  await study.optimize((t) => objective(t.params), { trials: n });
+  const study = await createStudy({ name: 'gp-seq', storage: disk, sampler: { ...sampler, seed: 7 } as never, space, recoverRunning: 'all' });
+  await study.optimize(fn, { trials: n });
   return study;
 }
+
+/** A define-by-run space: the optimizer decides which parameters a trial has (adam's nested one too). */
+const conditionalObjective: Objective = (t) => {
+  const opt = t.suggestCategorical('opt', ['sgd', 'adam', 'rms']);
+  const lr = Math.log10(t.suggestFloat('lr', 1e-4, 1e-1, { log: true }));
+  if (opt === 'sgd') return 0.3 + (lr + 1.5) ** 2 + (t.suggestFloat('momentum', 0.5, 0.99) - 0.9) ** 2;
+  if (opt === 'adam') {
+    const decay = t.suggestCategorical('decay', ['none', 'cosine']);
+    const w = decay === 'cosine' ? (t.suggestInt('warmup', 0, 10) - 3) ** 2 / 200 : 0.1;
+    return (lr + 3) ** 2 + 4 * (t.suggestFloat('beta1', 0.5, 0.99) - 0.8) ** 2 + w;
+  }
+  return 0.5 + (lr + 2.5) ** 2;
+};
 
 describe('GP sampler', () => {
   test('a seeded study suggests the same trials after any number of kills (the fitted hyperparameters travel with each trial)', async () => {
@@ -232,7 +286,73 @@ describe('GP sampler', () => {
     expect([...again]).toEqual([...first]);
   });
 
-  test('a space of choices only, and conditional parameters, are sampled by the TPE', async () => {
+  test('conditional parameters are modelled when a categorical tells their presence (nested too), and only for its choices', () => {
+    const space: Space = {
+      m: { type: 'categorical', choices: ['a', 'b', 'c'] },
+      x: { type: 'float', low: 0, high: 1, log: false },
+      ya: { type: 'float', low: 0, high: 1, log: false },
+      yb: { type: 'int', low: 1, high: 100, log: true, step: 1 },
+      s: { type: 'categorical', choices: ['p', 'q'] },
+      w: { type: 'float', low: 0, high: 1, log: false },
+      z: { type: 'float', low: 0, high: 1, log: false },
+    };
+    const h = new History();
+    const rng = Rng.fromSeed(6);
+    for (let i = 0; i < 24; i++) {
+      const m = i % 3;
+      const row = new Map<number, number>([[h.column('m', space.m!), m], [h.column('x', space.x!), rng.random()]]);
+      let y = (row.get(h.column('x', space.x!))! - 0.4) ** 2;
+      // ya only for a; yb and s only for b, and w only for b with s = q; z present at random.
+      if (m === 0) row.set(h.column('ya', space.ya!), rng.random());
+      if (m === 1) {
+        row.set(h.column('yb', space.yb!), Math.log(1 + rng.int(100)));
+        const sv = rng.int(2);
+        row.set(h.column('s', space.s!), sv);
+        if (sv === 1) row.set(h.column('w', space.w!), rng.random());
+        y -= 0.1;
+      }
+      if (rng.random() < 0.5) row.set(h.column('z', space.z!), rng.random());
+      h.add(i, row, y, -Infinity);
+    }
+    const seen = new Set<string>();
+    for (let k = 0; k < 12; k++) {
+      const out = new GpSampler({ seed: 1 }).sampleRelative({ rng: Rng.fromSeed(100 + k), history: h, running: [], trialNumber: 24, studyName: 's' }, space);
+      const m = out.get('m')!;
+      seen.add(`m=${m}`);
+      expect(out.has('x')).toBe(true);
+      expect(out.has('ya')).toBe(m === 0);
+      expect(out.has('yb')).toBe(m === 1);
+      expect(out.has('s')).toBe(m === 1);
+      expect(out.has('w')).toBe(m === 1 && out.get('s') === 1);
+      // z's presence follows no categorical: the GP leaves it to the TPE.
+      expect(out.has('z')).toBe(false);
+      if (out.has('yb')) expect(Number.isInteger(Math.round(Math.exp(out.get('yb')!)))).toBe(true);
+      for (const n of ['x', 'ya', 'w']) if (out.has(n)) expect(out.get(n)! >= 0 && out.get(n)! <= 1).toBe(true);
+    }
+    // The better choice (b) is suggested.
+    expect(seen.has('m=1')).toBe(true);
+    // auto's view of the same history: 5 conditional parameters, 4 modelled, so it runs the TPE.
+    expect(conditionalCoverage(h, space)).toEqual({ conditional: 5, modelled: 4 });
+  });
+
+  test('a define-by-run conditional study is resume-exact under kills (every sampler: the joint suggestion travels with the trial), and the GP finds its nested optimum', async () => {
+    const seqs: Record<string, unknown[]> = {};
+    for (const type of ['tpe', 'gp', 'auto']) {
+      const clean = await createStudy({ name: 'gp-seq', sampler: { type, seed: 7 } as never });
+      await clean.optimize(conditionalObjective, { trials: 40 });
+      const resumed = await runWithKills(40, [4, 12, 13, 22, 35], { type }, conditionalObjective);
+      seqs[type] = sequence(clean);
+      expect(sequence(resumed)).toEqual(seqs[type]);
+      if (type === 'tpe') continue;
+      // The GP comes near the optimum: adam, lr 1e-3, beta1 0.8, cosine with 3 warmup steps.
+      expect(clean.bestValue!).toBeLessThan(0.01);
+      expect(clean.bestParams).toMatchObject({ opt: 'adam', decay: 'cosine', warmup: 3 });
+    }
+    // Every conditional parameter here is told by a categorical: auto runs the GP.
+    expect(seqs.auto).toEqual(seqs.gp);
+  }, 60_000);
+
+  test('a space of choices only, and conditional parameters no categorical tells, are sampled by the TPE', async () => {
     const study = await createStudy({ name: 'gp-cat', sampler: { type: 'gp', seed: 2 } });
     await study.optimize((t) => {
       const a = t.suggestCategorical('a', ['p', 'q', 'r']);
@@ -244,7 +364,8 @@ describe('GP sampler', () => {
     await cond.optimize((t) => {
       const m = t.suggestCategorical('m', ['a', 'b']);
       const x = t.suggestFloat('x', -1, 1);
-      return m === 'a' ? (x - t.suggestFloat('ya', 0, 1)) ** 2 : 0.2 + x * x + t.suggestFloat('yb', 0, 1);
+      // Whether y is asked depends on x, not on a categorical.
+      return m === 'a' ? (x < 0 ? (x - t.suggestFloat('y', -1, 0)) ** 2 : x) : 0.2 + x * x;
     }, { trials: 25 });
     expect(cond.counts.complete).toBe(25);
     expect(cond.bestValue!).toBeLessThan(0.05);
@@ -261,6 +382,7 @@ describe('auto sampler', () => {
     expect(chooseSampler({ c: cat, d: cat }, 50, false).use).toBe('tpe');
     // More choices than numbers still gets the GP (catHeavy in bench/hpo: the GP was better).
     expect(chooseSampler({ x: num, c: cat, d: cat }, 50, false).use).toBe('gp');
+    // `true`: a conditional parameter the GP cannot model (none of the categoricals tells its presence).
     expect(chooseSampler({ x: num, y: num }, 50, true).use).toBe('tpe');
     const wide = Object.fromEntries(Array.from({ length: 21 }, (_, i) => [`x${i}`, num]));
     expect(chooseSampler(wide, 50, false).use).toBe('tpe');

@@ -7,8 +7,14 @@
  * for log ranges, ints and steps over [low − step/2, high + step/2]); the acquisition's optimum
  * is rounded back onto the distribution. Categoricals keep their index and enter the kernel as
  * a Hamming term with their own length scale. Outputs: complete trials only (a pruned trial's
- * last intermediate value is not comparable), standardised. Parameters outside the joint space
- * (conditional ones), and spaces with no numeric parameter, are sampled by the default TPE.
+ * last intermediate value is not comparable), standardised.
+ *
+ * Conditional parameters: one that some finished trials lack is modelled when its presence is
+ * told by one categorical it depends on (every finished trial with the same choice of that
+ * categorical has it, or every one lacks it; the categorical may itself be conditional). It is
+ * then inactive for the other choices (gp/model.ts: NaN or index −1), and the acquisition
+ * switches it on and off with its categorical. A parameter whose presence no categorical tells,
+ * and spaces with no numeric parameter, are sampled by the default TPE.
  *
  * Exactness: everything random comes from the study's RNG, and the only state kept between
  * asks (the last fitted hyperparameters, the warm start of the next fit) is saved with every
@@ -63,6 +69,9 @@ interface Dim {
   log: boolean;
   low: number;
   high: number;
+  /** Conditional dimensions: the index (in the dimension list) of the categorical that switches it, and the choices for which it is active. */
+  parent?: number;
+  active?: Uint8Array;
 }
 
 /** The sampler's state between asks: the last fit, for the dimensions it was fitted on. */
@@ -105,6 +114,7 @@ export class GpSampler implements Sampler {
     // The joint space: parameters every finished trial has (as the TPE's intersection space).
     const joint = names.filter((n) => h.sortedLen[h.column(n, space[n]!)] === h.n).sort();
     const dims = joint.map((n) => dimOf(n, space[n]!, h.column(n, space[n]!)));
+    dims.push(...conditionalDims(h, space, names, dims));
     if (!dims.some((d) => d.C === 0)) return this.tpe.sampleRelative(ctx, space);
     const rows: number[] = [];
     for (let r = 0; r < h.n; r++) if (h.stepKey[r] === COMPLETE_STEP_KEY && Number.isFinite(h.score[r]!)) rows.push(r);
@@ -124,7 +134,7 @@ export class GpSampler implements Sampler {
     const o = this.options;
     const h = ctx.history;
     const D = dims.length;
-    const cat = Uint8Array.from(dims, (d) => (d.C > 0 ? 1 : 0));
+    const cat = Uint8Array.from(dims, (d) => (d.C > 0 ? 1 : d.parent !== undefined ? 2 : 0));
     const posteriorRows = subsample(h, allRows, o.maxPoints, ctx.rng);
     const fitRows = posteriorRows.length > o.fitPoints ? subsample(h, posteriorRows, o.fitPoints, ctx.rng) : posteriorRows;
     // Outputs: warped by log1p((y − min) / (median − min)), which is nearly linear among the
@@ -194,8 +204,9 @@ export class GpSampler implements Sampler {
     let post = new Posterior(data, theta);
     const pending: Float64Array[] = [];
     for (const run of ctx.running) {
-      if (!dims.every((d) => run.has(d.name))) continue;
-      pending.push(Float64Array.from(dims, (d) => toUnit(d, run.get(d.name)!)));
+      // A conditional parameter a running trial has not (yet) suggested counts as inactive.
+      if (!dims.every((d) => d.parent !== undefined || run.has(d.name))) continue;
+      pending.push(Float64Array.from(dims, (d) => toUnit(d, run.get(d.name) ?? NaN)));
     }
     let best = Infinity;
     if (pending.length > 0) {
@@ -209,7 +220,8 @@ export class GpSampler implements Sampler {
     for (const r of posteriorRows) best = Math.min(best, (yOf.get(r)! - mean) / scale);
     const around = ranked.slice(0, 5).map((r) => Float64Array.from(dims, (d) => toUnit(d, h.cols[d.col]![r]!)));
     const choices = Int32Array.from(dims, (d) => d.C);
-    const { x } = maximizeLogEI(post, best, { D, choices }, ctx.rng, {
+    const mask = dims.some((d) => d.parent !== undefined) ? maskOf(dims) : undefined;
+    const { x } = maximizeLogEI(post, best, { D, choices, mask }, ctx.rng, {
       // Fewer candidates once the posterior is large (each costs O(n²)).
       random: posteriorRows.length > 100 ? o.candidates >> 1 : o.candidates,
       local: posteriorRows.length > 100 ? o.localCandidates >> 1 : o.localCandidates,
@@ -218,9 +230,96 @@ export class GpSampler implements Sampler {
       iterations: posteriorRows.length > 100 ? Math.ceil((o.iterations * 3) / 4) : o.iterations,
     });
     const out = new Map<string, number>();
-    dims.forEach((d, i) => out.set(d.name, d.C > 0 ? x[i]! : fromUnit(d.dist, Math.min(x[i]!, 1 - 1e-12))));
+    dims.forEach((d, i) => {
+      // An inactive parameter is left out: should the trial ask for it after all, the TPE answers.
+      if (Number.isNaN(x[i]!) || x[i]! < 0) return;
+      out.set(d.name, d.C > 0 ? x[i]! : fromUnit(d.dist, Math.min(x[i]!, 1 - 1e-12)));
+    });
     return out;
   }
+}
+
+/** How many parameters of the space some finished trials lack, and how many of those the GP models. */
+export function conditionalCoverage(h: History, space: Space): { conditional: number; modelled: number } {
+  const names = Object.keys(space).filter((n) => cardinality(space[n]!) > 1);
+  const joint = names.filter((n) => h.sortedLen[h.column(n, space[n]!)] === h.n).sort();
+  const dims = joint.map((n) => dimOf(n, space[n]!, h.column(n, space[n]!)));
+  const conditional = names.filter((n) => h.sortedLen[h.column(n, space[n]!)]! < h.n).length;
+  return { conditional, modelled: conditional === 0 ? 0 : conditionalDims(h, space, names, dims).length };
+}
+
+/**
+ * The conditional parameters the GP can model: those some finished trials lack, whose presence
+ * one categorical already modelled tells (see the file's comment), each with that categorical
+ * and the choices it is active for. Categoricals are tried in order, and a conditional
+ * categorical accepted here can switch later ones (nesting); the result is a function of the
+ * history alone, so resumed studies choose the same.
+ */
+export function conditionalDims(h: History, space: Space, names: string[], dims: readonly Dim[]): Dim[] {
+  const found: Dim[] = [];
+  const todo = names.filter((n) => {
+    const c = h.columnOf(n);
+    return c !== undefined && h.sortedLen[c]! > 0 && h.sortedLen[c]! < h.n;
+  });
+  todo.sort();
+  let added = true;
+  while (added && todo.length > 0) {
+    added = false;
+    for (let k = 0; k < todo.length; k++) {
+      const name = todo[k]!;
+      const col = h.columnOf(name)!;
+      const all = [...dims, ...found];
+      for (let p = 0; p < all.length; p++) {
+        const parent = all[p]!;
+        if (parent.C === 0) continue;
+        const active = presenceBy(h, h.cols[parent.col]!, h.cols[col]!, parent.C);
+        if (!active) continue;
+        found.push({ ...dimOf(name, space[name]!, col), parent: p, active });
+        todo.splice(k--, 1);
+        added = true;
+        break;
+      }
+    }
+  }
+  return found;
+}
+
+/**
+ * Whether the parent's value tells the child's presence in every finished trial: per choice,
+ * 1 (present), 0 (absent or never seen). Undefined when it does not: a choice with the child
+ * both present and absent, the child present where the parent is missing, or no choice without it.
+ */
+function presenceBy(h: History, parent: Float64Array, child: Float64Array, C: number): Uint8Array | undefined {
+  // 0 unseen, 1 present, 2 absent.
+  const seen = new Uint8Array(C);
+  let someAbsent = false;
+  for (let r = 0; r < h.n; r++) {
+    const has = !Number.isNaN(child[r]!);
+    const v = parent[r]!;
+    if (Number.isNaN(v)) {
+      if (has) return undefined;
+      continue;
+    }
+    const want = has ? 1 : 2;
+    if (seen[v]! !== 0 && seen[v]! !== want) return undefined;
+    seen[v] = want;
+    if (!has) someAbsent = true;
+  }
+  if (!someAbsent) return undefined;
+  return seen.map((s) => (s === 1 ? 1 : 0));
+}
+
+/** The acquisition's mask: each conditional coordinate inactive unless its categorical holds one of its choices. */
+function maskOf(dims: readonly Dim[]): (x: Float64Array, out: Float64Array) => void {
+  return (x, out) => {
+    out.set(x);
+    for (let i = 0; i < dims.length; i++) {
+      const d = dims[i]!;
+      if (d.parent === undefined) continue;
+      const v = out[d.parent]!;
+      if (!(v >= 0) || d.active![v] !== 1) out[i] = d.C > 0 ? -1 : NaN;
+    }
+  };
 }
 
 function dimOf(name: string, dist: Distribution, col: number): Dim {
@@ -230,6 +329,7 @@ function dimOf(name: string, dist: Distribution, col: number): Dim {
 
 /** A parameter's internal value in the unit box (a choice keeps its index). */
 function toUnit(d: Dim, v: number): number {
+  if (Number.isNaN(v)) return d.C > 0 ? -1 : NaN;
   if (d.C > 0) return v;
   const t = d.log ? Math.log(v) : v;
   return d.high > d.low ? Math.min(1, Math.max(0, (t - d.low) / (d.high - d.low))) : 0.5;
