@@ -1,7 +1,8 @@
 #!/usr/bin/env node
 // `node bench/hpo/check-ports.mjs`: the Python ports of the test functions (optuna_bench.py,
 // optuna_functions.py) give the same values as the JavaScript ones at 20 random parameter sets
-// each, so that Optuna and our samplers optimise the same functions. Exits 1 on a mismatch.
+// each (60 for the conditional ones, so that every branch of their spaces is reached), so that
+// Optuna and our samplers optimise the same functions. Exits 1 on a mismatch.
 import { spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -9,17 +10,18 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { createStudy, memoryStorage } from '@runner/plugin-hpo';
 import { FUNCTIONS } from './functions.mjs';
+import { HELDOUT_COND } from './heldout-conditional-functions.mjs';
 import { HELDOUT } from './heldout-functions.mjs';
 import { HELDOUT_NEW } from './heldout-new-functions.mjs';
 import { TUNING } from './tuning-functions.mjs';
 
 const here = dirname(fileURLToPath(import.meta.url));
-const all = { ...FUNCTIONS, ...HELDOUT, ...HELDOUT_NEW, ...TUNING };
+const all = { ...FUNCTIONS, ...HELDOUT, ...HELDOUT_NEW, ...HELDOUT_COND, ...TUNING };
 const points = {};
 const js = {};
 for (const [name, fn] of Object.entries(all)) {
   const study = await createStudy({ name: `port-${name}`, storage: memoryStorage(), sampler: { type: 'random', seed: 1 } });
-  await study.optimize((t) => fn(t), { trials: 20 });
+  await study.optimize((t) => fn(t), { trials: name in HELDOUT_COND ? 60 : 20 });
   points[name] = study.trials.map((t) => t.params);
   js[name] = study.trials.map((t) => t.value);
 }

@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-// `node bench/hpo/heldout.mjs [--seeds 30] [--seed-base 1000] [--jobs 2] [--fns a,b | mixed | continuous | new | fresh | judge | tuning | bench] [--variants JSON] [--out raw.json]`
+// `node bench/hpo/heldout.mjs [--seeds 30] [--seed-base 1000] [--jobs 2] [--fns a,b | mixed | continuous | new | fresh | cond | judge | tuning | bench] [--variants JSON] [--out raw.json]`
 //
 // Judges TPE changes on test functions the benchmark does NOT use (heldout-functions.mjs), with
 // more seeds than the benchmark: the default TPE, Optuna 3.1's (preset optuna-3.1, the same
@@ -21,9 +21,10 @@ import { HELDOUT, HELDOUT_MIXED } from './heldout-functions.mjs';
 import { HELDOUT_NEW } from './heldout-new-functions.mjs';
 import { TUNING } from './tuning-functions.mjs';
 import { HELDOUT_FRESH } from './heldout-fresh-functions.mjs';
+import { HELDOUT_COND } from './heldout-conditional-functions.mjs';
 
 // Every function by name; --fns picks (the default: the original held-out set).
-const ALL = { ...FUNCTIONS, ...HELDOUT, ...HELDOUT_NEW, ...HELDOUT_FRESH, ...TUNING };
+const ALL = { ...FUNCTIONS, ...HELDOUT, ...HELDOUT_NEW, ...HELDOUT_FRESH, ...HELDOUT_COND, ...TUNING };
 
 const CHECK = process.argv.includes('--check') ? process.argv[process.argv.indexOf('--check') + 1].split(',').map(Number) : [100, 200];
 const VARIANTS = [
@@ -75,6 +76,7 @@ if (!isMainThread) {
     : fnArg === 'new' ? Object.keys(HELDOUT_NEW)
     : fnArg === 'tuning' ? Object.keys(TUNING)
     : fnArg === 'fresh' ? Object.keys(HELDOUT_FRESH)
+    : fnArg === 'cond' ? Object.keys(HELDOUT_COND)
     : fnArg === 'judge' ? [...Object.keys(FUNCTIONS), ...Object.keys(HELDOUT), ...Object.keys(HELDOUT_NEW), ...Object.keys(HELDOUT_FRESH)]
     : fnArg === 'bench' ? Object.keys(FUNCTIONS)
     : fnArg.split(',');

@@ -12,8 +12,10 @@
 //       default on other functions, with more seeds.
 //   (c) opening a 1,500-trial study in a fresh process and asking the next trial.
 //   (d) the GP and auto samplers at 50 and 100 trials on the benchmark's functions and the
-//       held-out ones (heldout-functions.mjs, heldout-new-functions.mjs), --gp-seeds seeds (10),
-//       against our default TPE and Optuna 3.1's TPE and multivariate TPE (gp-quality.mjs); and
+//       held-out ones (heldout-functions.mjs, heldout-new-functions.mjs, and last the conditional
+//       spaces of heldout-conditional-functions.mjs: optimizerTune, pipelineTune, nestedTune),
+//       --gp-seeds seeds (10), against our default TPE and Optuna 3.1's TPE and multivariate TPE
+//       (gp-quality.mjs); and
 //       the GP's overhead per trial at 300 trials (5 floats, LMDB run store, like (a)).
 //   (e) a real objective: the real train plugin on a learnable synthetic series, each sampler at
 //       30 and 60 trials over --real-seeds seeds (12; about 5 minutes) (real-objective.mjs).
@@ -30,6 +32,7 @@ import { runPlugin } from '@runner/core/testing';
 import { createStudy, memoryStorage } from '@runner/plugin-hpo';
 import { FUNCTIONS } from './functions.mjs';
 import { gpQuality } from './gp-quality.mjs';
+import { HELDOUT_COND } from './heldout-conditional-functions.mjs';
 import { HELDOUT } from './heldout-functions.mjs';
 import { HELDOUT_NEW } from './heldout-new-functions.mjs';
 import { realObjective } from './real-objective.mjs';
@@ -261,7 +264,7 @@ async function partDOverhead() {
 
 /** Part (d), second half: the GP and auto samplers on the benchmark's and the held-out functions. */
 async function partD() {
-  const heldout = QUICK ? ['hpoMixed', 'levy5', 'cnnLike', 'bowlIrrelevant'] : [...Object.keys(HELDOUT), ...Object.keys(HELDOUT_NEW)];
+  const heldout = QUICK ? ['hpoMixed', 'levy5', 'cnnLike', 'bowlIrrelevant'] : [...Object.keys(HELDOUT), ...Object.keys(HELDOUT_NEW), ...Object.keys(HELDOUT_COND)];
   const fns = [...Object.keys(FUNCTIONS), ...heldout];
   console.log(`(d) GP and auto against our default TPE and Optuna 3.1's TPE and multivariate TPE, at 50 and 100 trials: the benchmark's ${Object.keys(FUNCTIONS).length} functions and ${heldout.length} held-out ones`);
   const seeds = Array.from({ length: GP_SEEDS }, (_, i) => i);

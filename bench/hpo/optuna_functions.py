@@ -1,7 +1,7 @@
-"""The held-out test functions of bench/hpo (heldout-functions.mjs, heldout-new-functions.mjs) and
-the tuning functions (tuning-functions.mjs), written for Optuna's trial API: the same names,
-parameters, order of suggestions and values as the JavaScript versions (a test of the benchmark
-compares them at fixed points: `optuna_bench.py values`)."""
+"""The held-out test functions of bench/hpo (heldout-functions.mjs, heldout-new-functions.mjs,
+heldout-conditional-functions.mjs) and the tuning functions (tuning-functions.mjs), written for
+Optuna's trial API: the same names, parameters, order of suggestions and values as the JavaScript
+versions (a test of the benchmark compares them at fixed points: `optuna_bench.py values`)."""
 import math
 
 PI = math.pi
@@ -320,8 +320,93 @@ def irrelevantTune(t):
     return 4 * (x[0] - 0.3) ** 2 + (x[1] - 0.6 + 0.5 * (x[0] - 0.3)) ** 2 + 0.5 * (x[2] - 0.15) ** 2 + 0.01 * ((x[3] - 0.8) / 0.8) ** 2
 
 
+# ---- heldout-conditional-functions.mjs
+
+
+def sq(v):
+    return v * v
+
+
+def basin(v, centre, width, depth):
+    return depth * (1 - math.exp(-0.5 * sq((v - centre) / width)))
+
+
+OPTIMIZER = {"sgd": [-1.3, 1.3, 0.22, -1], "momentum": [-0.8, 0.8, 0.07, 0], "adam": [-3.1, 0.4, 0, 1], "rmsprop": [-2.7, 0.55, 0.04, 0.5]}
+
+
+def optimizerTune(t):
+    opt = t.suggest_categorical("optimizer", ["sgd", "momentum", "adam", "rmsprop"])
+    lr = math.log10(t.suggest_float("lr", 1e-5, 1, log=True))
+    centre, width, floor, batch_best = OPTIMIZER[opt]
+    extra = 0
+    shift = 0
+    if opt == "momentum":
+        m = t.suggest_float("momentum", 0.5, 0.99)
+        lr -= math.log10(1 - m)
+        extra = 2 * sq(m - 0.9)
+    elif opt == "adam":
+        beta1 = t.suggest_float("beta1", 0.5, 0.99)
+        eps = math.log10(t.suggest_float("eps", 1e-10, 1e-4, log=True))
+        shift = 0.8 * (beta1 - 0.88)
+        extra = 1.5 * sq(beta1 - 0.88) + 0.004 * sq(eps + 8.2)
+    elif opt == "rmsprop":
+        rho = t.suggest_float("rho", 0.8, 0.999)
+        extra = 3 * sq(rho - 0.93)
+    b = math.log2(t.suggest_int("batch", 16, 1024, log=True)) - 6
+    dropout = t.suggest_float("dropout", 0, 0.6)
+    return floor + basin(lr, centre + shift + 0.25 * b, width, 0.9) + extra + 0.02 * sq(b - batch_best) + 0.5 * sq(dropout - 0.15)
+
+
+LINEAR_SCALER = {"none": [1, 0.3], "standard": [-1.8, 0.06], "quantile": [-2.5, 0]}
+
+
+def pipelineTune(t):
+    scaler = t.suggest_categorical("scaler", ["none", "standard", "quantile"])
+    q = math.log10(t.suggest_int("n_quantiles", 10, 1000, log=True) / 200) if scaler == "quantile" else 0
+    model = t.suggest_categorical("model", ["linear", "tree"])
+    feat = t.suggest_float("feature_frac", 0.1, 1)
+    if model == "linear":
+        alpha = math.log10(t.suggest_float("alpha", 1e-6, 100, log=True))
+        best, floor = LINEAR_SCALER[scaler]
+        a = alpha - best - 0.5 * q
+        return floor + 0.2 * sq(q) + basin(a, 0, 1.2, 0.6) + 1.5 * sq(feat - 0.65 - 0.05 * a)
+    depth = t.suggest_int("depth", 2, 16)
+    leaf = math.log2(t.suggest_int("min_leaf", 1, 100, log=True))
+    return (
+        0.05 + (0.05 * sq(min(0, q + 0.3)) if scaler == "quantile" else 0)
+        + 0.008 * sq(depth - 5.6 - 0.8 * leaf) + 0.03 * sq(leaf - 3) + 1.2 * sq(feat - 0.35 - 0.01 * depth)
+    )
+
+
+SCHEDULE = {"constant": [-3.2, 0.5, 0.08], "cosine": [-2.7, 0.45, 0], "step": [-2.9, 0.5, 0.03]}
+
+
+def nestedTune(t):
+    model = t.suggest_categorical("model", ["gbm", "nn"])
+    l2 = math.log10(t.suggest_float("l2", 1e-6, 1, log=True))
+    if model == "gbm":
+        lr = math.log10(t.suggest_float("learning_rate", 1e-3, 1, log=True))
+        n = math.log10(t.suggest_int("n_estimators", 20, 2000, log=True))
+        depth = t.suggest_int("max_depth", 2, 12)
+        return 0.05 + basin(lr + n, math.log10(20), 0.6, 0.5) + 0.03 * sq(n - math.log10(600)) + 0.004 * sq(depth - 6) + 0.02 * sq(l2 + 1)
+    lr = math.log10(t.suggest_float("nn_lr", 1e-5, 1e-1, log=True))
+    width = math.log2(t.suggest_int("width", 32, 1024, log=True)) - 8
+    schedule = t.suggest_categorical("schedule", ["constant", "cosine", "step"])
+    centre, w, floor = SCHEDULE[schedule]
+    if schedule == "cosine":
+        warmup = t.suggest_int("warmup", 0, 10)
+        centre += 0.06 * (warmup - 3)
+        floor += 0.006 * sq(warmup - 3)
+    elif schedule == "step":
+        gamma = t.suggest_float("gamma", 0.1, 0.9)
+        centre -= 0.3 * (gamma - 0.3)
+        floor += 0.4 * sq(gamma - 0.3)
+    return floor + basin(lr, centre, w, 0.8) + 0.02 * sq(width) + 0.03 * sq(l2 + 4)
+
+
 HELDOUT = {f.__name__: f for f in [
     ackley5, styblinskiTang4, levy5, griewank5, shekel4, dixonPrice5, sixHumpCamel, goldsteinPrice, himmelblau, beale, michalewicz5, rastrigin4,
     hpoMixed, catShift, catScale, cat8, conditionalModel, twoCats, catAckley, catIrrelevant,
     cnnLike, gbmLike, levyIrrelevant, stIrrelevant, bowlIrrelevant, catHeavy, netTune, irrelevantTune,
+    optimizerTune, pipelineTune, nestedTune,
 ]}

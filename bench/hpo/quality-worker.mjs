@@ -3,11 +3,12 @@
 import { parentPort } from 'node:worker_threads';
 import { createStudy, memoryStorage } from '@runner/plugin-hpo';
 import { FUNCTIONS } from './functions.mjs';
+import { HELDOUT_COND } from './heldout-conditional-functions.mjs';
 import { HELDOUT } from './heldout-functions.mjs';
 import { HELDOUT_NEW } from './heldout-new-functions.mjs';
 import { TUNING } from './tuning-functions.mjs';
 
-const ALL = { ...FUNCTIONS, ...HELDOUT, ...HELDOUT_NEW, ...TUNING };
+const ALL = { ...FUNCTIONS, ...HELDOUT, ...HELDOUT_NEW, ...HELDOUT_COND, ...TUNING };
 
 export async function bestAt(fnName, sampler, seed, trials, check) {
   const fn = ALL[fnName];
