@@ -6,7 +6,7 @@ import { History } from '../history.js';
 import { ndtr } from '../math.js';
 import { Rng } from '../rng.js';
 import { memoryStorage } from '../storage.js';
-import { createStudy, type Study } from '../study.js';
+import { createStudy, type Study, type Trial } from '../study.js';
 import type { StorageKey, StudyStorage } from '../types.js';
 import { chooseSampler } from './auto.js';
 import { conditionalCoverage, GpSampler } from './gp.js';
@@ -180,7 +180,7 @@ function sequence(s: Study): unknown[] {
   return s.trials.filter((t) => t.state === 'COMPLETE').map((t) => [t.number, t.params, t.value]);
 }
 
-type Objective = Parameters<Study['optimize']>[0];
+type Objective = (t: Trial) => number | Promise<number>;
 const fixedSpace: Objective = (t) => objective(t.params);
 
 async function runWithKills(n: number, kills: number[], sampler: object, fn: Objective = fixedSpace): Promise<Study> {
