@@ -2,7 +2,9 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, test } from 'vitest';
-import type { RunStore } from '../src/store/lmdb-store.js';
+import { open } from 'lmdb';
+import { STORE_FILE } from '../src/store/db.js';
+import { RunStore } from '../src/store/lmdb-store.js';
 import { closeStores, store, task } from './store-fixture.js';
 import type { CheckpointRecord, OwnerRef } from '../src/store/types.js';
 
@@ -19,6 +21,35 @@ function ckpt(taskId: string, seq: number, extra: Partial<CheckpointRecord> = {}
 }
 
 describe('RunStore', () => {
+  test('read-only, before its runner committed the first transaction (the file exists, its databases not yet), the store reads as empty', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'runner-store-'));
+    // What a reader can meet while `runner start` creates the store: the environment, no databases.
+    const bare = open({ path: join(dir, STORE_FILE), noSubdir: true, maxDbs: 128 });
+    await bare.close();
+    const r = RunStore.open(dir, { readOnly: true });
+    try {
+      expect([...r.stateEntries()]).toEqual([]);
+      expect([...r.storedTasks()]).toEqual([]);
+      expect(r.getTask('w/cycle=1')).toBeUndefined();
+      expect(r.listOwners()).toEqual([]);
+      expect(r.getMeta()).toBeUndefined();
+      expect([...r.eventsNewestFirst()]).toEqual([]);
+      expect(r.counts().pending).toBe(0);
+      expect(() => r.listCheckpoints('w/cycle=1')).not.toThrow();
+    } finally {
+      await r.close();
+    }
+    // Once the runner has written, a new read-only handle sees it.
+    const w = store(dir);
+    await w.syncPlan([task('w/cycle=1')], new Map());
+    const again = RunStore.open(dir, { readOnly: true });
+    try {
+      expect(again.getTask('w/cycle=1')?.state).toBe('pending');
+    } finally {
+      await again.close();
+    }
+  });
+
   test('claims are atomic across two handles on the same store', async () => {
     const a = store();
     const b = store(a.dir);

@@ -2,7 +2,7 @@
  * The named LMDB databases of a run store, handed to the store's parts (feed, owners, attempts,
  * checkpoints, ...). Only `RunStore` holds one: nothing outside `store/` touches a database.
  */
-import type { Database, DatabaseOptions, RootDatabase } from 'lmdb';
+import type { Database, DatabaseOptions, Key, RootDatabase } from 'lmdb';
 import type { CheckpointRecord, OwnerRecord, StoredEvent, TaskRecord, TaskStateEntry } from './types.js';
 
 export const STORE_FILE = 'store.mdb';
@@ -30,16 +30,39 @@ export interface StoreDbs {
 }
 
 export function openDbs(dir: string, env: RootDatabase): StoreDbs {
+  // On a read-only store a database is missing while the runner that creates the store has not
+  // committed its first transaction yet (a `status` or `study` that looks in that moment): it
+  // reads as empty, as the store is then.
+  const named = <V, K extends Key>(name: string, extra: Partial<DatabaseOptions> = {}) => (env.openDB(dbOptions(name, extra)) as Database<V, K> | undefined) ?? emptyDatabase<V, K>(dir, name);
   return {
     dir,
     env,
-    tasks: env.openDB(dbOptions('tasks', { sharedStructuresKey: STRUCTURES })),
-    states: env.openDB(dbOptions('states')),
-    checkpoints: env.openDB(dbOptions('checkpoints')),
-    events: env.openDB(dbOptions('events')),
-    owners: env.openDB(dbOptions('owners')),
-    meta: env.openDB(dbOptions('meta')),
+    tasks: named('tasks', { sharedStructuresKey: STRUCTURES }),
+    states: named('states'),
+    checkpoints: named('checkpoints'),
+    events: named('events'),
+    owners: named('owners'),
+    meta: named('meta'),
   };
+}
+
+/** A database a read-only store does not have yet: every read finds nothing, a write is refused. */
+function emptyDatabase<V, K extends Key>(dir: string, name: string): Database<V, K> {
+  const refuse = () => {
+    throw new Error(`the run store ${dir} is open read-only and has no "${name}" database yet`);
+  };
+  const empty = {
+    get: () => undefined,
+    getRange: () => [],
+    getKeys: () => [],
+    getValues: () => [],
+    doesExist: () => false,
+    put: refuse,
+    putSync: refuse,
+    remove: refuse,
+    transaction: refuse,
+  };
+  return empty as unknown as Database<V, K>;
 }
 
 /** Writes a task record and its state index entry; must run inside a write transaction. */
