@@ -44,8 +44,10 @@ export interface ThetaPrior {
  * The prior on θ. Length scales: log ℓ ~ N(√2 + ½ log D, √3), the dimension-scaled prior of
  * Hvarfner et al. (2024, "Vanilla Bayesian optimization performs great in high dimensions"), so
  * that more dimensions start smoother. Signal variance (y is standardised): log σ_f² ~ N(0, 1).
- * Noise: log σ_n² ~ N(log 1e-4, 2), in [1e-6, 0.5]: it can grow for noisy objectives, but
- * explaining a few early outliers as noise (a flat model that then samples the corners) costs.
+ * Noise: log σ_n² ~ N(log 1e-6, 1), in [1e-6, 0.5]: the model nearly interpolates, as trainings
+ * with a seed give the same loss for the same parameters; a noisier objective can still fit more
+ * noise where the data demand it. (Centred on 1e-4 with width 2 before: ripples such as
+ * Rastrigin's were explained away as noise. docs/hpo.md, *Quality and the GP*, has the sweep.)
  */
 export function thetaPrior(D: number): ThetaPrior {
   const P = D + 2;
@@ -65,8 +67,8 @@ export function thetaPrior(D: number): ThetaPrior {
   sd[D] = 1;
   lo[D + 1] = Math.log(1e-6);
   hi[D + 1] = Math.log(0.5);
-  mu[D + 1] = Math.log(1e-4);
-  sd[D + 1] = 2;
+  mu[D + 1] = Math.log(1e-6);
+  sd[D + 1] = 1;
   return { lo, hi, mu, sd };
 }
 

@@ -148,6 +148,13 @@ export class GpSampler implements Sampler {
     let ss = 0;
     for (const r of allRows) ss += (yOf.get(r)! - mean) ** 2;
     const scale = Math.sqrt(ss / allRows.length) || 1;
+    // The prior mean (0 after standardising) is the 75th percentile of the warped values, not
+    // their mean: far from every trial the model expects a worse than typical value, so the
+    // acquisition spends fewer trials exploring the box's edges and corners for their variance
+    // alone (on Levy-5D, a quarter of the GP's early trials sat on an edge). Figures:
+    // docs/hpo.md, *Quality and the GP*.
+    const warped = allRows.map((r) => yOf.get(r)!).sort((a, b) => a - b);
+    mean = warped[Math.min(warped.length - 1, Math.floor(0.75 * warped.length))]!;
     const build = (rows: number[], extra: Float64Array[] = [], extraY: number[] = []): GpData => {
       const n = rows.length + extra.length;
       const X = new Float64Array(n * D);
